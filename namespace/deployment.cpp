@@ -1,0 +1,151 @@
+#include "durable/deployment.hpp"
+
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "durable/errc.hpp"
+#include "durable/secret.hpp"
+
+namespace durable {
+
+namespace {
+
+/// Namespaces of this process by key, so that a deserialized stub finds its
+/// namespace again.
+struct namespace_registry {
+  std::mutex mtx;
+  std::unordered_map<std::string, std::weak_ptr<namespace_core>> entries;
+
+  static namespace_registry& instance() {
+    static namespace_registry registry;
+    return registry;
+  }
+};
+
+} // namespace
+
+namespace detail {
+
+std::shared_ptr<namespace_core> find_namespace(const std::string& key) {
+  auto& reg = namespace_registry::instance();
+  std::lock_guard<std::mutex> guard{reg.mtx};
+  auto i = reg.entries.find(key);
+  return i != reg.entries.end() ? i->second.lock() : nullptr;
+}
+
+void route(const std::shared_ptr<namespace_core>& core, const object_id& id,
+           location_hint hint, caf::strong_actor_ptr sender,
+           caf::message_id mid, caf::message msg, caf::execution_unit* ctx) {
+  if (core) {
+    core->route(id, hint, std::move(sender), mid, std::move(msg), ctx);
+  } else if (sender && mid.is_request()) {
+    auto err = make_error(errc::unavailable, "empty stub");
+    sender->enqueue(caf::make_mailbox_element(nullptr, mid.response_id(), {},
+                                              std::move(err)),
+                    ctx);
+  }
+}
+
+} // namespace detail
+
+struct deployment::state {
+  caf::actor_system& sys;
+  durable::settings cfg;
+  deployment_secret secret;
+  std::mutex mtx;
+  std::vector<std::shared_ptr<namespace_core>> namespaces;
+};
+
+// -- constructors, destructors, and assignment operators ----------------------
+
+deployment::deployment(std::unique_ptr<state> ptr) : state_(std::move(ptr)) {
+  // nop
+}
+
+deployment::deployment(deployment&&) noexcept = default;
+
+deployment& deployment::operator=(deployment&& other) noexcept {
+  if (this != &other) {
+    shutdown();
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+deployment::~deployment() {
+  shutdown();
+}
+
+caf::expected<deployment> deployment::open(caf::actor_system& sys) {
+  auto cfg = settings::from_config(sys.config());
+  if (!cfg)
+    return std::move(cfg.error());
+  return open(sys, std::move(*cfg));
+}
+
+caf::expected<deployment> deployment::open(caf::actor_system& sys,
+                                           durable::settings cfg) {
+  auto secret = cfg.secret_hex.empty()
+                    ? deployment_secret::load_or_create(cfg.secret_file)
+                    : deployment_secret::from_hex(cfg.secret_hex);
+  if (!secret)
+    return std::move(secret.error());
+  std::unique_ptr<state> ptr{
+      new state{sys, std::move(cfg), std::move(*secret), {}, {}}};
+  return deployment{std::move(ptr)};
+}
+
+// -- namespaces ---------------------------------------------------------------
+
+caf::expected<std::shared_ptr<namespace_core>>
+deployment::bind_impl(std::string key, namespace_options opts,
+                      namespace_core::spawn_function fn) {
+  if (!state_)
+    return make_error(errc::unavailable, "the deployment was moved from");
+  if (key.empty())
+    return make_error(errc::invalid_argument,
+                      "a namespace key must not be empty");
+  std::lock_guard<std::mutex> guard{state_->mtx};
+  for (auto& ns : state_->namespaces)
+    if (ns->key() == key)
+      return make_error(errc::invalid_argument,
+                        "namespace \"" + key + "\" is already bound");
+  if (opts.idle_timeout <= caf::timespan{0})
+    opts.idle_timeout = state_->cfg.idle_timeout;
+  if (opts.max_queued == 0)
+    opts.max_queued = state_->cfg.max_queued;
+  id_factory ids{state_->secret, key};
+  auto core = std::make_shared<namespace_core>(
+      state_->sys, key, std::move(ids), state_->cfg.node, opts, std::move(fn));
+  core->start();
+  state_->namespaces.push_back(core);
+  auto& reg = namespace_registry::instance();
+  std::lock_guard<std::mutex> reg_guard{reg.mtx};
+  reg.entries[key] = core;
+  return core;
+}
+
+void deployment::shutdown() {
+  if (!state_)
+    return;
+  std::vector<std::shared_ptr<namespace_core>> namespaces;
+  {
+    std::lock_guard<std::mutex> guard{state_->mtx};
+    namespaces.swap(state_->namespaces);
+  }
+  for (auto& ns : namespaces)
+    ns->shutdown();
+}
+
+// -- properties ---------------------------------------------------------------
+
+const durable::settings& deployment::settings() const noexcept {
+  return state_->cfg;
+}
+
+caf::actor_system& deployment::system() const noexcept {
+  return state_->sys;
+}
+
+} // namespace durable

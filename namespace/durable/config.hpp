@@ -1,0 +1,51 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/expected.hpp>
+#include <caf/timespan.hpp>
+
+#include "durable/node.hpp"
+
+namespace durable {
+
+/// Registers caf-durable's message types and error category with `cfg`. The
+/// `durable::config` constructor calls this; applications with a config class
+/// of their own call it in their constructor.
+void add_message_types(caf::actor_system_config& cfg);
+
+/// An `actor_system_config` with caf-durable's options under `durable.*`,
+/// readable from caf-application.ini and `--durable.<name>=<value>`:
+///
+/// | option               | default                | meaning |
+/// |----------------------|------------------------|------------------------------|
+/// | data-dir             | `durable-data`         | storage and secret
+/// directory | | secret-file          | `<data-dir>/secret`    | 32-byte
+/// deployment secret    | | secret               | (none)                 | the
+/// secret as 64 hex digits  | | idle-timeout         | `70s`                  |
+/// evict objects idle this long | | max-queued           | `10000` | queued
+/// requests per object   | | location             | (none)                 |
+/// this node's location hint    | | jurisdictions        | all | jurisdictions
+/// this node holds|
+class config : public caf::actor_system_config {
+public:
+  config();
+};
+
+/// The `durable.*` settings of an actor system, read once.
+struct settings {
+  std::string data_dir = "durable-data";
+  std::string secret_file; ///< Empty: `<data_dir>/secret`.
+  std::string secret_hex;  ///< Empty: use `secret_file`.
+  caf::timespan idle_timeout = std::chrono::seconds{70};
+  uint32_t max_queued = 10000;
+  node_description node;
+
+  /// Reads the settings from `cfg`, defaults for what is absent.
+  static caf::expected<settings> from_config(const caf::actor_system_config&);
+};
+
+} // namespace durable

@@ -1,0 +1,82 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <type_traits>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
+#include <caf/spawn_options.hpp>
+
+#include "durable/config.hpp"
+#include "durable/namespace_core.hpp"
+#include "durable/object_namespace.hpp"
+
+namespace durable {
+
+/// caf-durable on one actor system: the settings, the deployment secret and
+/// the namespaces bound so far. Owns the namespaces' actors: destroying (or
+/// shutting down) the deployment terminates every namespace actor and object,
+/// after which stubs answer `errc::unavailable`.
+class deployment {
+public:
+  // -- constructors, destructors, and assignment operators --------------------
+
+  /// Opens caf-durable with the `durable.*` settings of `sys`'s config,
+  /// creating the data directory and the deployment secret on first start.
+  static caf::expected<deployment> open(caf::actor_system& sys);
+
+  /// Opens caf-durable with explicit settings.
+  static caf::expected<deployment> open(caf::actor_system& sys, settings cfg);
+
+  deployment(deployment&&) noexcept;
+
+  deployment& operator=(deployment&&) noexcept;
+
+  ~deployment();
+
+  // -- namespaces -------------------------------------------------------------
+
+  /// Binds the object class `T` (derived from `durable::object<I>`) to the
+  /// namespace with unique key `key`. The key determines every ID, so keep it
+  /// when renaming the class.
+  template <class T>
+  caf::expected<object_namespace<typename T::interface_type>>
+  bind(std::string key, namespace_options opts = {}) {
+    static_assert(std::is_base_of<object_runtime, T>::value,
+                  "T must derive from durable::object<Interface>");
+    auto fn = [](caf::actor_system& sys,
+                 object_context ctx) -> caf::expected<live_object> {
+      auto hdl = sys.spawn<T, caf::lazy_init>(std::move(ctx));
+      auto ptr = static_cast<T*>(caf::actor_cast<caf::abstract_actor*>(hdl));
+      return live_object{caf::actor_cast<caf::strong_actor_ptr>(hdl), ptr};
+    };
+    auto core = bind_impl(std::move(key), opts, std::move(fn));
+    if (!core)
+      return std::move(core.error());
+    return object_namespace<typename T::interface_type>{std::move(*core)};
+  }
+
+  /// Terminates all namespaces of this deployment. Idempotent.
+  void shutdown();
+
+  // -- properties -------------------------------------------------------------
+
+  const durable::settings& settings() const noexcept;
+
+  caf::actor_system& system() const noexcept;
+
+private:
+  struct state;
+
+  explicit deployment(std::unique_ptr<state> ptr);
+
+  caf::expected<std::shared_ptr<namespace_core>>
+  bind_impl(std::string key, namespace_options opts,
+            namespace_core::spawn_function fn);
+
+  std::unique_ptr<state> state_;
+};
+
+} // namespace durable

@@ -1,0 +1,141 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+
+#include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+#include <caf/message.hpp>
+#include <caf/message_id.hpp>
+#include <caf/timespan.hpp>
+
+#include "durable/id_factory.hpp"
+#include "durable/location_hint.hpp"
+#include "durable/node.hpp"
+#include "durable/object_id.hpp"
+#include "durable/object_runtime.hpp"
+
+namespace durable {
+
+class namespace_core;
+
+/// Per-namespace tuning; unset fields take the deployment's `durable.*`
+/// settings.
+struct namespace_options {
+  caf::timespan idle_timeout{0}; ///< 0: use `durable.idle-timeout`.
+  uint32_t max_queued = 0;       ///< 0: use `durable.max-queued`.
+};
+
+/// What an object receives at construction.
+struct object_context {
+  object_id id;
+  std::shared_ptr<namespace_core> ns;
+  location_hint hint = location_hint::none;
+};
+
+/// A live object as the namespace sees it.
+struct live_object {
+  caf::strong_actor_ptr actor;
+  object_runtime* runtime = nullptr;
+};
+
+/// The shared state of one namespace on this node: its ID factory, the map of
+/// live objects and the namespace actor, the single authority that spawns.
+/// Stubs route through `route`, which reaches live objects directly and hands
+/// everything else to the namespace actor. Not for direct use: go through
+/// `object_namespace` and `stub`.
+class namespace_core : public std::enable_shared_from_this<namespace_core> {
+public:
+  // -- member types -----------------------------------------------------------
+
+  using spawn_function = std::function<caf::expected<live_object>(
+      caf::actor_system&, object_context)>;
+
+  // -- constructors, destructors, and assignment operators --------------------
+
+  namespace_core(caf::actor_system& sys, std::string key, id_factory ids,
+                 node_description node, namespace_options opts,
+                 spawn_function spawn);
+
+  ~namespace_core();
+
+  /// Spawns the namespace actor; call once after construction.
+  void start();
+
+  /// Terminates the namespace actor and every live object; later requests
+  /// fail with `errc::unavailable`.
+  void shutdown();
+
+  // -- properties -------------------------------------------------------------
+
+  caf::actor_system& system() const noexcept { return sys_; }
+
+  const std::string& key() const noexcept { return key_; }
+
+  const id_factory& ids() const noexcept { return ids_; }
+
+  const namespace_options& options() const noexcept { return opts_; }
+
+  /// Number of objects currently live on this node.
+  size_t live_objects() const;
+
+  // -- routing (any thread) ---------------------------------------------------
+
+  /// Delivers `msg` from `sender` (request `mid`, or async) to object `id`,
+  /// spawning it on first use. Errors go back to `sender` as the response.
+  void route(const object_id& id, location_hint hint,
+             caf::strong_actor_ptr sender, caf::message_id mid,
+             caf::message msg, caf::execution_unit* ctx);
+
+  // -- namespace actor side ---------------------------------------------------
+
+  /// Delivers a message that took the slow path, spawning the object if
+  /// needed. Runs in the namespace actor.
+  caf::result<caf::message> deliver(caf::event_based_actor* self,
+                                    const object_id& id, location_hint hint,
+                                    caf::message& msg);
+
+  /// Drops the map entry of `id` if it still belongs to `rt`.
+  void forget(const object_id& id, const object_runtime* rt);
+
+  /// Asks every object idle for longer than the timeout to evict itself.
+  void sweep(caf::event_based_actor* self);
+
+  /// How often the namespace actor sweeps.
+  caf::timespan sweep_interval() const noexcept;
+
+private:
+  struct shard {
+    mutable std::shared_mutex mtx;
+    std::unordered_map<object_id, live_object> objects;
+  };
+
+  static constexpr size_t shard_count = 64;
+
+  shard& shard_for(const object_id& id) noexcept {
+    return shards_[id.hash() % shard_count];
+  }
+
+  live_object find(const object_id& id);
+
+  caf::expected<live_object> spawn(caf::event_based_actor* self,
+                                   const object_id& id, location_hint hint);
+
+  caf::actor_system& sys_;
+  std::string key_;
+  id_factory ids_;
+  node_description node_;
+  namespace_options opts_;
+  spawn_function spawn_;
+  caf::strong_actor_ptr actor_;
+  std::atomic<bool> closed_{false};
+  std::array<shard, shard_count> shards_;
+};
+
+} // namespace durable

@@ -1,0 +1,232 @@
+#include "durable/namespace_core.hpp"
+
+#include <mutex>
+#include <vector>
+
+#include <caf/actor_cast.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/mailbox_element.hpp>
+#include <caf/send.hpp>
+
+#include "durable/atoms.hpp"
+#include "durable/errc.hpp"
+
+namespace durable {
+
+namespace {
+
+using clock = object_runtime::clock;
+
+void respond(const caf::strong_actor_ptr& sender, caf::message_id mid,
+             caf::error err, caf::execution_unit* ctx) {
+  if (sender && mid.is_request())
+    sender->enqueue(caf::make_mailbox_element(nullptr, mid.response_id(), {},
+                                              std::move(err)),
+                    ctx);
+}
+
+caf::behavior namespace_actor(caf::event_based_actor* self,
+                              std::shared_ptr<namespace_core> core) {
+  self->delayed_send(self, core->sweep_interval(), sweep_atom::value);
+  return {
+      [self, core](route_atom, const object_id& id, uint8_t hint,
+                   caf::message& msg) -> caf::result<caf::message> {
+        return core->deliver(self, id, static_cast<location_hint>(hint), msg);
+      },
+      [core](evicted_atom, const object_id& id, uintptr_t rt) {
+        core->forget(id, reinterpret_cast<const object_runtime*>(rt));
+      },
+      [self, core](sweep_atom) {
+        core->sweep(self);
+        self->delayed_send(self, core->sweep_interval(), sweep_atom::value);
+      },
+  };
+}
+
+} // namespace
+
+// -- constructors, destructors, and assignment operators ----------------------
+
+namespace_core::namespace_core(caf::actor_system& sys, std::string key,
+                               id_factory ids, node_description node,
+                               namespace_options opts, spawn_function spawn)
+    : sys_(sys),
+      key_(std::move(key)),
+      ids_(std::move(ids)),
+      node_(node),
+      opts_(opts),
+      spawn_(std::move(spawn)) {
+  // nop
+}
+
+namespace_core::~namespace_core() {
+  // nop
+}
+
+void namespace_core::start() {
+  auto hdl = sys_.spawn(namespace_actor, shared_from_this());
+  actor_ = caf::actor_cast<caf::strong_actor_ptr>(hdl);
+}
+
+void namespace_core::shutdown() {
+  if (closed_.exchange(true))
+    return;
+  caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown);
+  for (auto& sh : shards_) {
+    std::vector<live_object> doomed;
+    {
+      std::unique_lock<std::shared_mutex> guard{sh.mtx};
+      for (auto& kvp : sh.objects)
+        doomed.push_back(std::move(kvp.second));
+      sh.objects.clear();
+    }
+    for (auto& obj : doomed)
+      caf::anon_send_exit(obj.actor, caf::exit_reason::user_shutdown);
+  }
+}
+
+// -- properties
+// ----------------------------------------------------------------
+
+size_t namespace_core::live_objects() const {
+  size_t result = 0;
+  for (auto& sh : shards_) {
+    std::shared_lock<std::shared_mutex> guard{sh.mtx};
+    result += sh.objects.size();
+  }
+  return result;
+}
+
+caf::timespan namespace_core::sweep_interval() const noexcept {
+  // A quarter of the timeout evicts within 1.25 timeouts of the last message.
+  return std::max(opts_.idle_timeout / 4,
+                  caf::timespan{std::chrono::milliseconds{1}});
+}
+
+// -- routing
+// -------------------------------------------------------------------
+
+live_object namespace_core::find(const object_id& id) {
+  auto& sh = shard_for(id);
+  std::shared_lock<std::shared_mutex> guard{sh.mtx};
+  auto i = sh.objects.find(id);
+  return i != sh.objects.end() ? i->second : live_object{};
+}
+
+void namespace_core::route(const object_id& id, location_hint hint,
+                           caf::strong_actor_ptr sender, caf::message_id mid,
+                           caf::message msg, caf::execution_unit* ctx) {
+  if (closed_.load(std::memory_order_acquire)) {
+    respond(sender, mid,
+            make_error(errc::unavailable, "the namespace is shut down"), ctx);
+    return;
+  }
+  auto obj = find(id);
+  if (obj.actor) {
+    // An object calling itself is never admitted (see object_runtime).
+    auto admitted = sender == obj.actor ? object_runtime::admission::admitted
+                                        : obj.runtime->admit(opts_.max_queued);
+    switch (admitted) {
+    case object_runtime::admission::admitted:
+      obj.actor->enqueue(
+          caf::make_mailbox_element(std::move(sender), mid, {}, std::move(msg)),
+          ctx);
+      return;
+    case object_runtime::admission::overloaded:
+      respond(sender, mid, make_error(errc::overloaded), ctx);
+      return;
+    case object_runtime::admission::closed:
+      break; // Evicted meanwhile: the namespace actor respawns it.
+    }
+  }
+  actor_->enqueue(
+      caf::make_mailbox_element(std::move(sender), mid, {}, route_atom::value,
+                                id, static_cast<uint8_t>(hint), std::move(msg)),
+      ctx);
+}
+
+// -- namespace actor side
+// --------------------------------------------------------
+
+caf::result<caf::message> namespace_core::deliver(caf::event_based_actor* self,
+                                                  const object_id& id,
+                                                  location_hint hint,
+                                                  caf::message& msg) {
+  if (closed_.load(std::memory_order_acquire))
+    return make_error(errc::unavailable, "the namespace is shut down");
+  auto obj = find(id);
+  if (obj.actor) {
+    switch (obj.runtime->admit(opts_.max_queued)) {
+    case object_runtime::admission::admitted:
+      return self->delegate(caf::actor_cast<caf::actor>(obj.actor),
+                            std::move(msg));
+    case object_runtime::admission::overloaded:
+      return make_error(errc::overloaded);
+    case object_runtime::admission::closed:
+      break;
+    }
+  }
+  auto spawned = spawn(self, id, hint);
+  if (!spawned)
+    return std::move(spawned.error());
+  // A fresh object has nothing queued: admission cannot fail.
+  spawned->runtime->admit(opts_.max_queued);
+  return self->delegate(caf::actor_cast<caf::actor>(spawned->actor),
+                        std::move(msg));
+}
+
+caf::expected<live_object> namespace_core::spawn(caf::event_based_actor* self,
+                                                 const object_id& id,
+                                                 location_hint hint) {
+  auto j = id.jurisdiction();
+  if (!node_.may_hold(j)) {
+    std::string what = "no placement for jurisdiction \"";
+    what += to_string(j);
+    what += "\": this node may not hold it";
+    return make_error(errc::no_placement, std::move(what));
+  }
+  caf::expected<live_object> obj = caf::error{};
+  try {
+    obj = spawn_(sys_, object_context{id, shared_from_this(), hint});
+  } catch (const std::exception& e) {
+    return make_error(errc::object_reset,
+                      std::string{"Durable Object constructor failed: "} +
+                          e.what());
+  }
+  if (!obj)
+    return obj;
+  auto ns = caf::actor_cast<caf::actor>(self);
+  auto rt = obj->runtime;
+  obj->actor->get()->attach_functor([ns, id, rt](const caf::error&) {
+    rt->close();
+    caf::anon_send(ns, evicted_atom::value, id,
+                   reinterpret_cast<uintptr_t>(rt));
+  });
+  auto& sh = shard_for(id);
+  std::unique_lock<std::shared_mutex> guard{sh.mtx};
+  sh.objects[id] = *obj;
+  return obj;
+}
+
+void namespace_core::forget(const object_id& id, const object_runtime* rt) {
+  auto& sh = shard_for(id);
+  std::unique_lock<std::shared_mutex> guard{sh.mtx};
+  auto i = sh.objects.find(id);
+  if (i != sh.objects.end() && i->second.runtime == rt)
+    sh.objects.erase(i);
+}
+
+void namespace_core::sweep(caf::event_based_actor* self) {
+  auto now = clock::now();
+  for (auto& sh : shards_) {
+    std::shared_lock<std::shared_mutex> guard{sh.mtx};
+    for (auto& kvp : sh.objects) {
+      auto* rt = kvp.second.runtime;
+      if (rt->queued() == 0 && !rt->closed() && rt->idle_at(now))
+        self->send(caf::actor_cast<caf::actor>(kvp.second.actor),
+                   idle_check_atom::value);
+    }
+  }
+}
+
+} // namespace durable
