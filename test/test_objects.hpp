@@ -25,12 +25,14 @@ using get_atom = caf::atom_constant<caf::atom("get")>;
 using throw_atom = caf::atom_constant<caf::atom("throw")>;
 using sleep_atom = caf::atom_constant<caf::atom("sleep")>;
 using call_atom = caf::atom_constant<caf::atom("call")>;
+using hint_atom = caf::atom_constant<caf::atom("hint")>;
 
 using counter_api =
     caf::typed_actor<caf::replies_to<inc_atom>::with<int64_t>,
                      caf::replies_to<get_atom>::with<int64_t>,
                      caf::replies_to<throw_atom>::with<int64_t>,
                      caf::replies_to<sleep_atom, int>::with<int64_t>,
+                     caf::replies_to<hint_atom>::with<std::string>,
                      durable::fetch_signature>;
 
 using counter_stub = durable::stub<counter_api>;
@@ -111,6 +113,7 @@ public:
           std::this_thread::sleep_for(std::chrono::milliseconds{ms});
           return value_;
         },
+        [this](hint_atom) { return std::string{to_string(hint())}; },
         [this](durable::fetch_request& req) {
           busy_scope scope{id()};
           auto resp = durable::make_text_response(

@@ -66,6 +66,27 @@ struct call_result<caf::detail::type_list<T0, T1, Ts...>> {
   }
 };
 
+/// The reply types of a request `Ts...` to an interface with `Signatures`;
+/// fails to compile, with a readable message, for a message outside it.
+template <class Signatures, class... Ts>
+struct checked_output {
+  using response = caf::response_type_unbox<
+      Signatures, caf::detail::type_list<caf::detail::implicit_conversions_t<
+                      typename std::decay<Ts>::type>...>>;
+  static_assert(sizeof...(Ts) > 0, "no message to send");
+  static_assert(response::valid,
+                "the object's interface does not accept this message");
+  template <bool Valid, class R>
+  struct get {
+    using type = typename R::type;
+  };
+  template <class R>
+  struct get<false, R> {
+    using type = caf::detail::type_list<>;
+  };
+  using type = typename get<response::valid, response>::type;
+};
+
 /// Returns the live namespace with unique key `key` in this process, if any.
 std::shared_ptr<namespace_core> find_namespace(const std::string& key);
 
@@ -95,9 +116,7 @@ public:
 
   /// The reply types for a request made of `Ts...`.
   template <class... Ts>
-  using output_t = caf::response_type_unbox_t<
-      signatures, caf::detail::type_list<caf::detail::implicit_conversions_t<
-                      typename std::decay<Ts>::type>...>>;
+  using output_t = typename detail::checked_output<signatures, Ts...>::type;
 
   // -- constructors -----------------------------------------------------------
 
@@ -125,7 +144,6 @@ public:
   caf::response_handle<Self, output_t<Ts...>,
                        caf::mixin::is_blocking_requester<Self>::value>
   request(Self* self, const caf::duration& timeout, Ts&&... xs) const {
-    check<Ts...>();
     auto mid = self->new_request_id(caf::message_priority::normal);
     detail::route(ns_, id_, hint_, self->ctrl(), mid,
                   caf::make_message(std::forward<Ts>(xs)...), self->context());
@@ -144,7 +162,7 @@ public:
   /// Sends `xs...` without expecting a reply. `self` may be null.
   template <class... Ts>
   void send(caf::local_actor* self, Ts&&... xs) const {
-    check<Ts...>();
+    static_assert(sizeof(output_t<Ts...>) > 0, "unreachable");
     detail::route(ns_, id_, hint_, self ? self->ctrl() : nullptr,
                   caf::make_message_id(),
                   caf::make_message(std::forward<Ts>(xs)...),
@@ -211,17 +229,6 @@ public:
   }
 
 private:
-  template <class... Ts>
-  static constexpr void check() {
-    static_assert(sizeof...(Ts) > 0, "no message to send");
-    static_assert(
-        caf::response_type_unbox<
-            signatures,
-            caf::detail::type_list<caf::detail::implicit_conversions_t<
-                typename std::decay<Ts>::type>...>>::valid,
-        "the object's interface does not accept this message");
-  }
-
   object_id id_;
   std::shared_ptr<namespace_core> ns_;
   location_hint hint_ = location_hint::none;
