@@ -133,6 +133,33 @@ BOOST_AUTO_TEST_CASE(busy_objects_are_not_evicted) {
   BOOST_CHECK_EQUAL(registry::get().constructions(stub.id()), 1);
 }
 
+struct eviction_client {
+  counter_stub target;
+  int left;
+  std::atomic<int>* ok;
+  std::atomic<int>* failed;
+};
+
+void eviction_step(caf::event_based_actor* self,
+                   std::shared_ptr<eviction_client> st) {
+  st->target.request(self, 10s, inc_atom::value)
+    .then(
+      [=](int64_t) {
+        ++*st->ok;
+        if (--st->left == 0)
+          return self->quit();
+        // Vary the gap so sends land before, during and after evictions.
+        auto gap = std::chrono::microseconds{(st->left * 37) % 1500};
+        self->delayed_send(self, gap, caf::atom("next"));
+      },
+      [=](caf::error&) {
+        ++*st->failed;
+        if (--st->left == 0)
+          return self->quit();
+        eviction_step(self, st);
+      });
+}
+
 BOOST_AUTO_TEST_CASE(messages_racing_eviction_are_not_lost) {
   fixture fx;
   // A tiny timeout so that evictions happen all the time between messages.
@@ -141,32 +168,15 @@ BOOST_AUTO_TEST_CASE(messages_racing_eviction_are_not_lost) {
   constexpr int per_client = 300;
   std::atomic<int> ok{0};
   std::atomic<int> failed{0};
-  for (int c = 0; c < clients; ++c)
-    fx.sys.spawn([&, c](caf::event_based_actor* self) {
-      auto target = ns.get_by_name("evictee-" + std::to_string(c % 4));
-      auto left = std::make_shared<int>(per_client);
-      auto step = std::make_shared<std::function<void()>>();
-      *step = [=, &ok, &failed] {
-        target.request(self, 10s, inc_atom::value)
-            .then(
-                [=, &ok](int64_t) {
-                  ++ok;
-                  if (--*left > 0)
-                    // Vary the gap so sends land before, during and after
-                    // evictions.
-                    self->delayed_send(
-                        self, std::chrono::microseconds{(*left * 37) % 1500},
-                        caf::atom("next"));
-                },
-                [=, &failed](caf::error&) {
-                  ++failed;
-                  if (--*left > 0)
-                    (*step)();
-                });
-      };
-      (*step)();
-      return caf::behavior{[step](caf::atom_value) { (*step)(); }};
+  for (int c = 0; c < clients; ++c) {
+    auto st = std::make_shared<eviction_client>(eviction_client{
+      ns.get_by_name("evictee-" + std::to_string(c % 4)), per_client, &ok,
+      &failed});
+    fx.sys.spawn([st](caf::event_based_actor* self) -> caf::behavior {
+      eviction_step(self, st);
+      return {[self, st](caf::atom_value) { eviction_step(self, st); }};
     });
+  }
   BOOST_REQUIRE(
       eventually([&] { return ok + failed == clients * per_client; }, 60s));
   BOOST_CHECK_EQUAL(failed.load(), 0);
