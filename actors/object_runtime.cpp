@@ -3,17 +3,54 @@
 #include <exception>
 #include <string>
 
+#include <caf/actor_cast.hpp>
 #include <caf/detail/behavior_impl.hpp>
 #include <caf/detail/invoke_result_visitor.hpp>
 #include <caf/message_view.hpp>
 #include <caf/result.hpp>
 #include <caf/scheduled_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/type_erased_tuple.hpp>
 
 #include "durable/atoms.hpp"
 #include "durable/errc.hpp"
+#include "durable/storage_engine.hpp"
 
 namespace durable {
+
+namespace {
+
+/// Captures a handler's result instead of sending it, so that the gate can
+/// hold it until the turn's writes are durable.
+class capturing_visitor : public caf::detail::invoke_result_visitor {
+public:
+  enum class outcome { none, value, failure };
+
+  void operator()() override {
+    // The handler answers later (promise or delegation): not ours to gate.
+  }
+
+  void operator()(caf::error& x) override {
+    kind = outcome::failure;
+    err = std::move(x);
+  }
+
+  void operator()(caf::message& x) override {
+    kind = outcome::value;
+    msg = std::move(x);
+  }
+
+  void operator()(const caf::none_t&) override {
+    kind = outcome::failure;
+    err = caf::sec::unexpected_response;
+  }
+
+  outcome kind = outcome::none;
+  caf::message msg;
+  caf::error err;
+};
+
+} // namespace
 
 // -- the guard around the user's behavior
 // --------------------------------------
@@ -31,8 +68,12 @@ public:
     // nop
   }
 
-  caf::match_case::result invoke(caf::detail::invoke_result_visitor& f,
+  caf::match_case::result invoke(caf::detail::invoke_result_visitor&,
                                  caf::type_erased_tuple& xs) override {
+    if (xs.match_elements<commit_atom, uint64_t, caf::error>()) {
+      rt_->on_commit(self_, xs.get_as<uint64_t>(1), xs.get_as<caf::error>(2));
+      return caf::match_case::match;
+    }
     if (xs.match_elements<idle_check_atom>()) {
       rt_->on_idle_check(self_);
       return caf::match_case::match;
@@ -40,10 +81,21 @@ public:
     // Messages an object sends itself are not admitted, so they don't leave.
     bool admitted = self_->current_sender() != self_->ctrl();
     rt_->touch();
-    auto result = run(f, xs);
+    capturing_visitor result;
+    auto matched = run(result, xs);
+    rt_->end_turn(self_);
+    if (result.kind != capturing_visitor::outcome::none) {
+      auto rp = self_->make_response_promise();
+      if (rp.pending()) {
+        if (result.kind == capturing_visitor::outcome::value)
+          rt_->gate_.reply(std::move(rp), std::move(result.msg));
+        else
+          rt_->gate_.reply(std::move(rp), std::move(result.err));
+      }
+    }
     if (admitted)
       rt_->leave();
-    return result;
+    return matched;
   }
 
   caf::match_case::result
@@ -59,14 +111,18 @@ private:
     try {
       return user_->invoke(f, xs);
     } catch (const std::exception& e) {
-      auto err = make_error(errc::exception_thrown, e.what());
-      f(err);
+      fail(f, e.what());
     } catch (...) {
-      auto err = make_error(errc::exception_thrown,
-                            "Durable Object threw a non-standard exception");
-      f(err);
+      fail(f, "Durable Object threw a non-standard exception");
     }
     return caf::match_case::match;
+  }
+
+  void fail(caf::detail::invoke_result_visitor& f, const char* what) {
+    // A throwing handler's writes never happened.
+    rt_->storage_.discard_turn();
+    auto err = make_error(errc::exception_thrown, what);
+    f(err);
   }
 
   pointer user_;
@@ -77,10 +133,14 @@ private:
 // -- object_runtime
 // -------------------------------------------------------------
 
-object_runtime::object_runtime(caf::timespan idle_timeout) noexcept
+object_runtime::object_runtime(caf::timespan idle_timeout,
+                               object_storage storage,
+                               std::shared_ptr<storage_engine> engine) noexcept
     : state_(0),
       last_active_(clock::now().time_since_epoch().count()),
-      idle_timeout_(idle_timeout) {
+      idle_timeout_(idle_timeout),
+      storage_(std::move(storage)),
+      engine_(std::move(engine)) {
   // nop
 }
 
@@ -102,6 +162,34 @@ bool object_runtime::idle_at(clock::time_point now) const noexcept {
   return now - last >= idle_timeout_;
 }
 
+void object_runtime::send_gated(std::function<void()> f) {
+  if (storage_.turn_dirty() || gate_.closed())
+    gate_.send_in_turn(std::move(f));
+  else
+    f();
+}
+
+void object_runtime::end_turn(caf::scheduled_actor* self) {
+  auto ws = storage_.end_turn();
+  if (!ws.empty()) {
+    auto seq = ws.seq();
+    if (ws.needs_confirmation())
+      gate_.raise(seq);
+    // Completions run on the writer's thread: come back through the mailbox,
+    // with high priority so that held replies leave as early as possible.
+    auto hdl = caf::actor_cast<caf::actor>(self);
+    engine_->submit(std::move(ws), [hdl, seq](const caf::error& err) {
+      caf::anon_send<caf::message_priority::high>(hdl, commit_atom::value, seq,
+                                                  err);
+    });
+  }
+  gate_.end_turn();
+}
+
+bool object_runtime::may_evict() const noexcept {
+  return !storage_.has_pending() && !storage_.turn_dirty() && !gate_.holding();
+}
+
 void object_runtime::leave() noexcept {
   // Saturating: a stray message that was never admitted must not wrap the
   // counter into the closed flag.
@@ -120,6 +208,25 @@ void object_runtime::on_idle_check(caf::scheduled_actor* self) {
   if (state_.compare_exchange_strong(expected, closed_flag,
                                      std::memory_order_acq_rel))
     self->quit();
+}
+
+void object_runtime::on_commit(caf::scheduled_actor* self, uint64_t seq,
+                               const caf::error& err) {
+  if (!err) {
+    storage_.committed(seq);
+    gate_.confirm(seq);
+    return;
+  }
+  // The output gate is broken: nothing held may leave, callers learn that
+  // the object was reset, and the next message recreates it from what is
+  // durable.
+  auto reset = make_error(errc::object_reset,
+                          "Durable Object reset: a storage write failed: " +
+                              message_of(err));
+  storage_.failed(err);
+  gate_.fail(reset);
+  close();
+  self->quit(reset);
 }
 
 caf::result<caf::message>

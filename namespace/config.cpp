@@ -23,6 +23,8 @@ config::config() {
       .add<std::string>("secret", "deployment secret as 64 hex digits")
       .add<caf::timespan>("idle-timeout", "evict objects idle this long")
       .add<size_t>("max-queued", "maximum queued requests per object")
+      .add<size_t>("map-size", "initial LMDB map size in bytes")
+      .add<size_t>("max-map-size", "LMDB maps grow up to this many bytes")
       .add<std::string>("location", "this node's location hint")
       .add<std::vector<std::string>>("jurisdictions",
                                      "jurisdictions this node may hold");
@@ -43,6 +45,13 @@ settings::from_config(const caf::actor_system_config& cfg) {
     return make_error(errc::invalid_argument,
                       "durable.max-queued must be between 1 and 2^31 - 1");
   result.max_queued = static_cast<uint32_t>(max_queued);
+  result.map_size = caf::get_or(cfg, "durable.map-size", result.map_size);
+  result.max_map_size =
+      caf::get_or(cfg, "durable.max-map-size", result.max_map_size);
+  if (result.map_size == 0 || result.max_map_size < result.map_size)
+    return make_error(errc::invalid_argument,
+                      "durable.map-size must be positive and at most "
+                      "durable.max-map-size");
   if (result.idle_timeout <= caf::timespan{0})
     return make_error(errc::invalid_argument,
                       "durable.idle-timeout must be positive");

@@ -6,6 +6,7 @@
 
 #include "durable/errc.hpp"
 #include "durable/secret.hpp"
+#include "durable/storage_engine.hpp"
 
 namespace durable {
 
@@ -53,6 +54,7 @@ struct deployment::state {
   caf::actor_system& sys;
   durable::settings cfg;
   deployment_secret secret;
+  std::shared_ptr<storage_engine> engine;
   std::mutex mtx;
   std::vector<std::shared_ptr<namespace_core>> namespaces;
 };
@@ -91,8 +93,15 @@ caf::expected<deployment> deployment::open(caf::actor_system& sys,
                     : deployment_secret::from_hex(cfg.secret_hex);
   if (!secret)
     return std::move(secret.error());
-  std::unique_ptr<state> ptr{
-      new state{sys, std::move(cfg), std::move(*secret), {}, {}}};
+  storage_options sopts;
+  sopts.data_dir = cfg.data_dir;
+  sopts.initial_map_size = cfg.map_size;
+  sopts.max_map_size = cfg.max_map_size;
+  auto engine = storage_engine::open(std::move(sopts));
+  if (!engine)
+    return std::move(engine.error());
+  std::unique_ptr<state> ptr{new state{
+      sys, std::move(cfg), std::move(*secret), std::move(*engine), {}, {}}};
   return deployment{std::move(ptr)};
 }
 
@@ -116,8 +125,9 @@ deployment::bind_impl(std::string key, namespace_options opts,
   if (opts.max_queued == 0)
     opts.max_queued = state_->cfg.max_queued;
   id_factory ids{state_->secret, key};
-  auto core = std::make_shared<namespace_core>(
-      state_->sys, key, std::move(ids), state_->cfg.node, opts, std::move(fn));
+  auto core = std::make_shared<namespace_core>(state_->sys, key, std::move(ids),
+                                               state_->cfg.node, opts,
+                                               state_->engine, std::move(fn));
   core->start();
   state_->namespaces.push_back(core);
   auto& reg = namespace_registry::instance();
@@ -136,6 +146,9 @@ void deployment::shutdown() {
   }
   for (auto& ns : namespaces)
     ns->shutdown();
+  // Whatever the objects submitted before they went away becomes durable.
+  if (state_->engine)
+    state_->engine->flush();
 }
 
 // -- properties ---------------------------------------------------------------

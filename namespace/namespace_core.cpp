@@ -49,12 +49,15 @@ caf::behavior namespace_actor(caf::event_based_actor* self,
 
 namespace_core::namespace_core(caf::actor_system& sys, std::string key,
                                id_factory ids, node_description node,
-                               namespace_options opts, spawn_function spawn)
+                               namespace_options opts,
+                               std::shared_ptr<storage_engine> engine,
+                               spawn_function spawn)
     : sys_(sys),
       key_(std::move(key)),
       ids_(std::move(ids)),
       node_(node),
       opts_(opts),
+      engine_(std::move(engine)),
       spawn_(std::move(spawn)) {
   // nop
 }
@@ -77,11 +80,12 @@ void namespace_core::shutdown() {
     {
       std::unique_lock<std::shared_mutex> guard{sh.mtx};
       for (auto& kvp : sh.objects)
-        doomed.push_back(std::move(kvp.second));
+        doomed.push_back(std::move(kvp.second.obj));
       sh.objects.clear();
     }
     for (auto& obj : doomed)
-      caf::anon_send_exit(obj.actor, caf::exit_reason::user_shutdown);
+      if (obj.actor)
+        caf::anon_send_exit(obj.actor, caf::exit_reason::user_shutdown);
   }
 }
 
@@ -92,7 +96,9 @@ size_t namespace_core::live_objects() const {
   size_t result = 0;
   for (auto& sh : shards_) {
     std::shared_lock<std::shared_mutex> guard{sh.mtx};
-    result += sh.objects.size();
+    for (auto& kvp : sh.objects)
+      if (kvp.second.obj.actor)
+        ++result;
   }
   return result;
 }
@@ -106,11 +112,13 @@ caf::timespan namespace_core::sweep_interval() const noexcept {
 // -- routing
 // -------------------------------------------------------------------
 
-live_object namespace_core::find(const object_id& id) {
+live_object namespace_core::find_direct(const object_id& id) {
   auto& sh = shard_for(id);
   std::shared_lock<std::shared_mutex> guard{sh.mtx};
   auto i = sh.objects.find(id);
-  return i != sh.objects.end() ? i->second : live_object{};
+  if (i == sh.objects.end() || i->second.via_ns > 0)
+    return {};
+  return i->second.obj;
 }
 
 void namespace_core::route(const object_id& id, location_hint hint,
@@ -121,8 +129,7 @@ void namespace_core::route(const object_id& id, location_hint hint,
             make_error(errc::unavailable, "the namespace is shut down"), ctx);
     return;
   }
-  auto obj = find(id);
-  if (obj.actor) {
+  if (auto obj = find_direct(id); obj.actor) {
     // An object calling itself is never admitted (see object_runtime).
     auto admitted = sender == obj.actor ? object_runtime::admission::admitted
                                         : obj.runtime->admit(opts_.max_queued);
@@ -139,6 +146,11 @@ void namespace_core::route(const object_id& id, location_hint hint,
       break; // Evicted meanwhile: the namespace actor respawns it.
     }
   }
+  {
+    auto& sh = shard_for(id);
+    std::unique_lock<std::shared_mutex> guard{sh.mtx};
+    ++sh.objects[id].via_ns;
+  }
   actor_->enqueue(
       caf::make_mailbox_element(std::move(sender), mid, {}, route_atom::value,
                                 id, static_cast<uint8_t>(hint), std::move(msg)),
@@ -146,15 +158,44 @@ void namespace_core::route(const object_id& id, location_hint hint,
 }
 
 // -- namespace actor side
-// --------------------------------------------------------
+// ------------------------------------------------------
+
+void namespace_core::slow_path_done(const object_id& id) {
+  auto& sh = shard_for(id);
+  std::unique_lock<std::shared_mutex> guard{sh.mtx};
+  auto i = sh.objects.find(id);
+  if (i == sh.objects.end())
+    return;
+  if (i->second.via_ns > 0)
+    --i->second.via_ns;
+  if (i->second.via_ns == 0 && !i->second.obj.actor)
+    sh.objects.erase(i);
+}
 
 caf::result<caf::message> namespace_core::deliver(caf::event_based_actor* self,
                                                   const object_id& id,
                                                   location_hint hint,
                                                   caf::message& msg) {
+  // Runs the delivery, then lets direct senders go again: what this message
+  // was queued behind has been forwarded by then.
+  auto result = deliver_impl(self, id, hint, msg);
+  slow_path_done(id);
+  return result;
+}
+
+caf::result<caf::message>
+namespace_core::deliver_impl(caf::event_based_actor* self, const object_id& id,
+                             location_hint hint, caf::message& msg) {
   if (closed_.load(std::memory_order_acquire))
     return make_error(errc::unavailable, "the namespace is shut down");
-  auto obj = find(id);
+  live_object obj;
+  {
+    auto& sh = shard_for(id);
+    std::shared_lock<std::shared_mutex> guard{sh.mtx};
+    auto i = sh.objects.find(id);
+    if (i != sh.objects.end())
+      obj = i->second.obj;
+  }
   if (obj.actor) {
     switch (obj.runtime->admit(opts_.max_queued)) {
     case object_runtime::admission::admitted:
@@ -185,9 +226,18 @@ caf::expected<live_object> namespace_core::spawn(caf::event_based_actor* self,
     what += "\": this node may not hold it";
     return make_error(errc::no_placement, std::move(what));
   }
+  // The engine remembers namespace numbers, so this is a lookup after the
+  // first object of each jurisdiction.
+  auto ns_number = engine_->namespace_number(j, key_);
+  if (!ns_number)
+    return std::move(ns_number.error());
+  auto storage = engine_->open_object(j, *ns_number, id.bytes());
+  if (!storage)
+    return std::move(storage.error());
   caf::expected<live_object> obj = caf::error{};
   try {
-    obj = spawn_(sys_, object_context{id, shared_from_this(), hint});
+    obj = spawn_(sys_, object_context{id, shared_from_this(), hint, engine_,
+                                      std::move(*storage)});
   } catch (const std::exception& e) {
     return make_error(errc::object_reset,
                       std::string{"Durable Object constructor failed: "} +
@@ -204,7 +254,7 @@ caf::expected<live_object> namespace_core::spawn(caf::event_based_actor* self,
   });
   auto& sh = shard_for(id);
   std::unique_lock<std::shared_mutex> guard{sh.mtx};
-  sh.objects[id] = *obj;
+  sh.objects[id].obj = *obj;
   return obj;
 }
 
@@ -212,8 +262,12 @@ void namespace_core::forget(const object_id& id, const object_runtime* rt) {
   auto& sh = shard_for(id);
   std::unique_lock<std::shared_mutex> guard{sh.mtx};
   auto i = sh.objects.find(id);
-  if (i != sh.objects.end() && i->second.runtime == rt)
+  if (i == sh.objects.end() || i->second.obj.runtime != rt)
+    return;
+  if (i->second.via_ns == 0)
     sh.objects.erase(i);
+  else
+    i->second.obj = live_object{};
 }
 
 void namespace_core::sweep(caf::event_based_actor* self) {
@@ -221,9 +275,10 @@ void namespace_core::sweep(caf::event_based_actor* self) {
   for (auto& sh : shards_) {
     std::shared_lock<std::shared_mutex> guard{sh.mtx};
     for (auto& kvp : sh.objects) {
-      auto* rt = kvp.second.runtime;
-      if (rt->queued() == 0 && !rt->closed() && rt->idle_at(now))
-        self->send(caf::actor_cast<caf::actor>(kvp.second.actor),
+      auto& obj = kvp.second.obj;
+      if (obj.actor && obj.runtime->queued() == 0 && !obj.runtime->closed() &&
+          obj.runtime->idle_at(now))
+        self->send(caf::actor_cast<caf::actor>(obj.actor),
                    idle_check_atom::value);
     }
   }

@@ -18,7 +18,7 @@ using durable::jurisdiction;
 
 namespace {
 
-std::string temp_dir() {
+std::string make_temp_dir() {
   char tmpl[] = "/tmp/durable-ns-XXXXXX";
   auto dir = mkdtemp(tmpl);
   BOOST_REQUIRE(dir != nullptr);
@@ -159,7 +159,7 @@ BOOST_AUTO_TEST_CASE(binding_a_key_twice_is_refused) {
 }
 
 BOOST_AUTO_TEST_CASE(secret_is_created_once_with_mode_0600) {
-  auto dir = temp_dir();
+  auto dir = make_temp_dir();
   durable::settings cfg;
   cfg.data_dir = dir + "/data";
   cfg.secret_file = cfg.data_dir + "/secret";

@@ -143,21 +143,21 @@ struct eviction_client {
 void eviction_step(caf::event_based_actor* self,
                    std::shared_ptr<eviction_client> st) {
   st->target.request(self, 10s, inc_atom::value)
-    .then(
-      [=](int64_t) {
-        ++*st->ok;
-        if (--st->left == 0)
-          return self->quit();
-        // Vary the gap so sends land before, during and after evictions.
-        auto gap = std::chrono::microseconds{(st->left * 37) % 1500};
-        self->delayed_send(self, gap, caf::atom("next"));
-      },
-      [=](caf::error&) {
-        ++*st->failed;
-        if (--st->left == 0)
-          return self->quit();
-        eviction_step(self, st);
-      });
+      .then(
+          [=](int64_t) {
+            ++*st->ok;
+            if (--st->left == 0)
+              return self->quit();
+            // Vary the gap so sends land before, during and after evictions.
+            auto gap = std::chrono::microseconds{(st->left * 37) % 1500};
+            self->delayed_send(self, gap, caf::atom("next"));
+          },
+          [=](caf::error&) {
+            ++*st->failed;
+            if (--st->left == 0)
+              return self->quit();
+            eviction_step(self, st);
+          });
 }
 
 BOOST_AUTO_TEST_CASE(messages_racing_eviction_are_not_lost) {
@@ -169,9 +169,9 @@ BOOST_AUTO_TEST_CASE(messages_racing_eviction_are_not_lost) {
   std::atomic<int> ok{0};
   std::atomic<int> failed{0};
   for (int c = 0; c < clients; ++c) {
-    auto st = std::make_shared<eviction_client>(eviction_client{
-      ns.get_by_name("evictee-" + std::to_string(c % 4)), per_client, &ok,
-      &failed});
+    auto st = std::make_shared<eviction_client>(
+        eviction_client{ns.get_by_name("evictee-" + std::to_string(c % 4)),
+                        per_client, &ok, &failed});
     fx.sys.spawn([st](caf::event_based_actor* self) -> caf::behavior {
       eviction_step(self, st);
       return {[self, st](caf::atom_value) { eviction_step(self, st); }};

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -153,23 +154,49 @@ public:
   }
 };
 
-/// A fixed secret so that IDs are reproducible across runs.
+/// A fresh directory under /tmp, removed when the scope ends.
+struct temp_dir {
+  std::string path;
+  temp_dir() {
+    char tmpl[] = "/tmp/durable-test-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr)
+      throw std::runtime_error("mkdtemp failed");
+    path = tmpl;
+  }
+  ~temp_dir() {
+    std::string cmd = "rm -rf '" + path + "'";
+    if (std::system(cmd.c_str()) != 0)
+      std::fprintf(stderr, "cannot remove %s\n", path.c_str());
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+};
+
+/// A fixed secret so that IDs are reproducible across runs; the data
+/// directory is filled in by the fixture.
 inline durable::settings test_settings() {
   durable::settings cfg;
-  cfg.data_dir = "/tmp/durable-test-unused";
+  cfg.data_dir = "";
   cfg.secret_hex = std::string(64, 'a');
   return cfg;
 }
 
 /// An actor system plus an open deployment.
 struct fixture {
+  temp_dir dir;
   durable::config cfg;
   caf::actor_system sys;
   durable::deployment dep;
 
   explicit fixture(durable::settings s = test_settings())
-      : sys(init(cfg)), dep(open(sys, std::move(s))) {
+      : sys(init(cfg)), dep(open(sys, with_dir(std::move(s), dir))) {
     registry::get().reset();
+  }
+
+  static durable::settings with_dir(durable::settings s, const temp_dir& d) {
+    if (s.data_dir.empty())
+      s.data_dir = d.path + "/data";
+    return s;
   }
 
   static durable::config& init(durable::config& cfg) {

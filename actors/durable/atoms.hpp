@@ -16,4 +16,10 @@ using evicted_atom = caf::atom_constant<caf::atom("dur_evict")>;
 /// Triggers a namespace actor's periodic idle sweep.
 using sweep_atom = caf::atom_constant<caf::atom("dur_sweep")>;
 
+/// Tells an object that one of its commits completed (with an error or not).
+using commit_atom = caf::atom_constant<caf::atom("dur_commit")>;
+
+/// Delivers an object's alarm.
+using alarm_atom = caf::atom_constant<caf::atom("dur_alarm")>;
+
 } // namespace durable

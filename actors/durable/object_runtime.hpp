@@ -3,17 +3,23 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 
 #include <caf/behavior.hpp>
 #include <caf/fwd.hpp>
 #include <caf/timespan.hpp>
 
+#include "durable/object_storage.hpp"
+#include "durable/output_gate.hpp"
+
 namespace durable {
 
+class storage_engine;
+
 /// The part of every durable object that the runtime drives, independent of
-/// the object's interface: admission of routed requests (the queue bound and
-/// the closed flag that makes eviction race-free), idle tracking, and the
-/// guard around each turn of the user's behavior.
+/// the object's interface: admission of routed requests, idle tracking, the
+/// turn (storage writes sealed and committed together) and the output gate.
 ///
 /// Admission protocol: every sender bumps `state_` before enqueueing to the
 /// object and the object drops it after handling the message. The object
@@ -34,7 +40,8 @@ public:
 
   // -- constructors, destructors, and assignment operators --------------------
 
-  explicit object_runtime(caf::timespan idle_timeout) noexcept;
+  object_runtime(caf::timespan idle_timeout, object_storage storage,
+                 std::shared_ptr<storage_engine> engine) noexcept;
 
   object_runtime(const object_runtime&) = delete;
   object_runtime& operator=(const object_runtime&) = delete;
@@ -64,22 +71,30 @@ public:
   /// Returns whether the object handled nothing since `now - idle_timeout`.
   bool idle_at(clock::time_point now) const noexcept;
 
-protected:
-  // -- object-side API --------------------------------------------------------
+  // -- object side ------------------------------------------------------------
 
-  /// Wraps `user` so that each turn is admitted, timed and guarded: an
-  /// exception thrown by a handler becomes an `errc::exception_thrown` error
-  /// for the caller instead of terminating the actor.
+  /// This object's storage.
+  object_storage& storage() noexcept { return storage_; }
+
+  /// Sends through `f` now, or after the writes made so far are durable.
+  void send_gated(std::function<void()> f);
+
+protected:
+  /// Wraps `user` so that each message is one turn: admitted, timed, guarded
+  /// (a throwing handler answers the caller with `errc::exception_thrown`
+  /// and its writes are dropped), committed, and answered through the gate.
   caf::behavior guard(caf::behavior user, caf::scheduled_actor* self);
+
+  /// Seals the turn's writes, submits them, and settles the turn's sends.
+  void end_turn(caf::scheduled_actor* self);
 
   /// Default handler for messages outside the interface (reachable only
   /// through untyped paths such as the HTTP front door).
   static caf::result<caf::message> reject_unexpected(caf::scheduled_actor*,
                                                      caf::message_view&);
 
-  /// Whether the object may be evicted now. Derived classes refuse while work
-  /// is pending (e.g. a commit in flight).
-  virtual bool may_evict() const noexcept { return true; }
+  /// Whether the object may be evicted now: nothing in flight or held.
+  virtual bool may_evict() const noexcept;
 
 private:
   friend class guarded_behavior;
@@ -94,9 +109,16 @@ private:
   /// Handles an idle check: closes and quits if idle and nothing is queued.
   void on_idle_check(caf::scheduled_actor* self);
 
+  /// Handles a commit completion.
+  void on_commit(caf::scheduled_actor* self, uint64_t seq,
+                 const caf::error& err);
+
   std::atomic<uint32_t> state_;
   std::atomic<clock::rep> last_active_;
   caf::timespan idle_timeout_;
+  object_storage storage_;
+  std::shared_ptr<storage_engine> engine_;
+  output_gate gate_;
 };
 
 } // namespace durable

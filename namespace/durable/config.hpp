@@ -42,6 +42,8 @@ struct settings {
   std::string secret_hex;  ///< Empty: use `secret_file`.
   caf::timespan idle_timeout = std::chrono::seconds{70};
   uint32_t max_queued = 10000;
+  size_t map_size = size_t{64} << 20;     ///< Initial LMDB map size.
+  size_t max_map_size = size_t{64} << 30; ///< The map grows up to this.
   node_description node;
 
   /// Reads the settings from `cfg`, defaults for what is absent.

@@ -20,6 +20,8 @@
 #include "durable/node.hpp"
 #include "durable/object_id.hpp"
 #include "durable/object_runtime.hpp"
+#include "durable/object_storage.hpp"
+#include "durable/storage_engine.hpp"
 
 namespace durable {
 
@@ -37,6 +39,8 @@ struct object_context {
   object_id id;
   std::shared_ptr<namespace_core> ns;
   location_hint hint = location_hint::none;
+  std::shared_ptr<storage_engine> engine;
+  object_storage storage;
 };
 
 /// A live object as the namespace sees it.
@@ -61,7 +65,7 @@ public:
 
   namespace_core(caf::actor_system& sys, std::string key, id_factory ids,
                  node_description node, namespace_options opts,
-                 spawn_function spawn);
+                 std::shared_ptr<storage_engine> engine, spawn_function spawn);
 
   ~namespace_core();
 
@@ -111,9 +115,17 @@ public:
   caf::timespan sweep_interval() const noexcept;
 
 private:
+  /// A map entry: the live object (if any) and how many messages for it wait
+  /// in the namespace actor's mailbox. While any wait, senders queue behind
+  /// them, which keeps each sender's messages in order across the slow path.
+  struct entry {
+    live_object obj;
+    uint32_t via_ns = 0;
+  };
+
   struct shard {
     mutable std::shared_mutex mtx;
-    std::unordered_map<object_id, live_object> objects;
+    std::unordered_map<object_id, entry> objects;
   };
 
   static constexpr size_t shard_count = 64;
@@ -122,7 +134,16 @@ private:
     return shards_[id.hash() % shard_count];
   }
 
-  live_object find(const object_id& id);
+  /// The live object of `id`, unless there is none or messages for it wait
+  /// in the namespace actor's mailbox.
+  live_object find_direct(const object_id& id);
+
+  /// Settles one message that took the slow path.
+  void slow_path_done(const object_id& id);
+
+  caf::result<caf::message> deliver_impl(caf::event_based_actor* self,
+                                         const object_id& id,
+                                         location_hint hint, caf::message& msg);
 
   caf::expected<live_object> spawn(caf::event_based_actor* self,
                                    const object_id& id, location_hint hint);
@@ -132,6 +153,7 @@ private:
   id_factory ids_;
   node_description node_;
   namespace_options opts_;
+  std::shared_ptr<storage_engine> engine_;
   spawn_function spawn_;
   caf::strong_actor_ptr actor_;
   std::atomic<bool> closed_{false};

@@ -53,24 +53,27 @@ public:
 
   object(caf::actor_config& cfg, object_context ctx)
       : super(cfg),
-        object_runtime(ctx.ns->options().idle_timeout),
-        ctx_(std::move(ctx)) {
+        object_runtime(ctx.ns->options().idle_timeout, std::move(ctx.storage),
+                       std::move(ctx.engine)),
+        id_(std::move(ctx.id)),
+        ns_(std::move(ctx.ns)),
+        hint_(ctx.hint) {
     this->set_default_handler(&object_runtime::reject_unexpected);
   }
 
   // -- properties -------------------------------------------------------------
 
   /// This object's ID.
-  const object_id& id() const noexcept { return ctx_.id; }
+  const object_id& id() const noexcept { return id_; }
 
   /// The namespace this object belongs to (the root namespace).
-  namespace_type ns() const { return namespace_type{ctx_.ns}; }
+  namespace_type ns() const { return namespace_type{ns_}; }
 
   /// A stub to this object, for handing to other objects.
-  stub_type self_stub() const { return stub_type{ctx_.id, ctx_.ns}; }
+  stub_type self_stub() const { return stub_type{id_, ns_}; }
 
   /// The location hint given with the access that created this object.
-  location_hint hint() const noexcept { return ctx_.hint; }
+  location_hint hint() const noexcept { return hint_; }
 
   const char* name() const override { return "durable_object"; }
 
@@ -86,8 +89,18 @@ public:
       this->do_become(this->guard(std::move(bhvr.unbox()), this), true);
   }
 
+  /// Seals writes made outside a handler turn (e.g. in a response handler).
+  caf::invoke_message_result consume(caf::mailbox_element& x) override {
+    auto result = super::consume(x);
+    if (this->storage().turn_dirty())
+      this->end_turn(this);
+    return result;
+  }
+
 private:
-  object_context ctx_;
+  object_id id_;
+  std::shared_ptr<namespace_core> ns_;
+  location_hint hint_;
 };
 
 } // namespace durable

@@ -145,8 +145,7 @@ public:
                        caf::mixin::is_blocking_requester<Self>::value>
   request(Self* self, const caf::duration& timeout, Ts&&... xs) const {
     auto mid = self->new_request_id(caf::message_priority::normal);
-    detail::route(ns_, id_, hint_, self->ctrl(), mid,
-                  caf::make_message(std::forward<Ts>(xs)...), self->context());
+    dispatch(self, mid, caf::make_message(std::forward<Ts>(xs)...));
     self->request_response_timeout(timeout, mid);
     return {mid.response_id(), self};
   }
@@ -159,14 +158,20 @@ public:
     return request(self, caf::duration{timeout}, std::forward<Ts>(xs)...);
   }
 
-  /// Sends `xs...` without expecting a reply. `self` may be null.
-  template <class... Ts>
-  void send(caf::local_actor* self, Ts&&... xs) const {
+  /// Sends `xs...` from `self` without expecting a reply.
+  template <class Self, class... Ts>
+  void send(Self* self, Ts&&... xs) const {
     static_assert(sizeof(output_t<Ts...>) > 0, "unreachable");
-    detail::route(ns_, id_, hint_, self ? self->ctrl() : nullptr,
-                  caf::make_message_id(),
-                  caf::make_message(std::forward<Ts>(xs)...),
-                  self ? self->context() : nullptr);
+    dispatch(self, caf::make_message_id(),
+             caf::make_message(std::forward<Ts>(xs)...));
+  }
+
+  /// Sends `xs...` without a sender and without expecting a reply.
+  template <class... Ts>
+  void anon_send(Ts&&... xs) const {
+    static_assert(sizeof(output_t<Ts...>) > 0, "unreachable");
+    detail::route(ns_, id_, hint_, nullptr, caf::make_message_id(),
+                  caf::make_message(std::forward<Ts>(xs)...), nullptr);
   }
 
   /// Blocks the calling thread until the object replies. For non-actor code
@@ -229,6 +234,21 @@ public:
   }
 
 private:
+  /// Routes `msg`; a durable object's output first passes its output gate.
+  template <class Self>
+  void dispatch(Self* self, caf::message_id mid, caf::message msg) const {
+    if constexpr (std::is_base_of<object_runtime, Self>::value) {
+      self->send_gated([ns = ns_, id = id_, hint = hint_, src = self->ctrl(),
+                        mid, msg = std::move(msg)]() mutable {
+        detail::route(ns, id, hint, std::move(src), mid, std::move(msg),
+                      nullptr);
+      });
+    } else {
+      detail::route(ns_, id_, hint_, self->ctrl(), mid, std::move(msg),
+                    self->context());
+    }
+  }
+
   object_id id_;
   std::shared_ptr<namespace_core> ns_;
   location_hint hint_ = location_hint::none;

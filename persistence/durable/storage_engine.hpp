@@ -1,0 +1,110 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "durable/commit_writer.hpp"
+#include "durable/jurisdiction.hpp"
+#include "durable/object_storage.hpp"
+#include "durable/storage_options.hpp"
+#include "durable/storage_types.hpp"
+#include "durable/write_set.hpp"
+
+namespace durable {
+
+/// The storage of one node: one LMDB environment per jurisdiction under the
+/// data directory (`<data-dir>/global`, `<data-dir>/eu`, ...), each opened on
+/// first use together with its `commit_writer`. An object's bytes live only
+/// in the environment of its jurisdiction.
+///
+/// Thread-safe. Destroying the engine stops the writers after completing
+/// everything submitted; `object_storage` instances may outlive it for
+/// reading, but their write sets can no longer be submitted.
+class storage_engine {
+public:
+  // -- constructors, destructors, and assignment operators --------------------
+
+  /// Creates the data directory if needed. Environments open lazily.
+  static caf::expected<std::unique_ptr<storage_engine>>
+  open(storage_options opts);
+
+  storage_engine(const storage_engine&) = delete;
+  storage_engine& operator=(const storage_engine&) = delete;
+
+  ~storage_engine();
+
+  // -- properties -------------------------------------------------------------
+
+  const storage_options& options() const noexcept;
+
+  /// Returns the jurisdictions whose environment exists on disk.
+  std::vector<jurisdiction> existing_jurisdictions() const;
+
+  /// Returns the current map size of the environment of `j` (opening it).
+  caf::expected<size_t> map_size(jurisdiction j);
+
+  // -- namespaces -------------------------------------------------------------
+
+  /// Returns the number of namespace `namespace_key` in the environment of
+  /// `j`, assigning the next free one (durably, waiting for the commit) on
+  /// first use. The same key keeps its number forever. Blocks for one commit
+  /// on first use of a key: call it when setting up a namespace, never from
+  /// a commit completion.
+  caf::expected<uint32_t> namespace_number(jurisdiction j,
+                                           std::string_view namespace_key);
+
+  // -- objects ----------------------------------------------------------------
+
+  /// Returns the storage of object `id` of namespace `ns` in the environment
+  /// of `j`. Cheap; no I/O beyond opening the environment on first use.
+  caf::expected<object_storage> open_object(jurisdiction j, uint32_t ns,
+                                            const object_bytes& id);
+
+  /// Submits `ws` to the writer of its environment (see
+  /// `commit_writer::submit`).
+  void submit(write_set ws, commit_writer::completion done);
+
+  /// Returns the writer of the environment of `j` (opening it). The pointer
+  /// stays valid for the life of the engine.
+  caf::expected<commit_writer*> writer(jurisdiction j);
+
+  /// Blocks until everything submitted to any writer has completed.
+  caf::error flush();
+
+  // -- alarms -----------------------------------------------------------------
+
+  /// Returns up to `max` committed alarms of the environment of `j` due at or
+  /// before `until_ms`, earliest first. Empty if the environment does not
+  /// exist.
+  caf::expected<std::vector<alarm_entry>>
+  due_alarms(jurisdiction j, int64_t until_ms, size_t max);
+
+  /// Returns all committed alarms of the environment of `j` (for recovery
+  /// at startup), earliest first.
+  caf::expected<std::vector<alarm_entry>> all_alarms(jurisdiction j);
+
+  /// Returns the earliest committed alarm time of the environment of `j`.
+  caf::expected<std::optional<int64_t>> next_alarm_time(jurisdiction j);
+
+  // -- shutdown ---------------------------------------------------------------
+
+  /// Completes everything submitted and stops all writers. Later submissions
+  /// fail with `errc::unavailable`. Idempotent.
+  void shutdown();
+
+private:
+  struct impl;
+
+  explicit storage_engine(storage_options opts);
+
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace durable

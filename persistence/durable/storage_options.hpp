@@ -1,0 +1,30 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace durable {
+
+/// Configuration of a `storage_engine`.
+struct storage_options {
+  /// Directory holding one LMDB environment per jurisdiction
+  /// (`<data_dir>/global`, `<data_dir>/eu`, ...). Created when missing.
+  std::string data_dir;
+
+  /// Map size of a newly opened environment. The map doubles on demand.
+  size_t initial_map_size = size_t{64} << 20;
+
+  /// Upper bound for the map size of each environment. Writes that do not
+  /// fit fail with `errc::storage_full`.
+  size_t max_map_size = size_t{64} << 30;
+
+  /// Reader slots of each environment: bounds the number of threads reading
+  /// one environment at the same time.
+  unsigned max_readers = 126;
+
+  /// Upper bound for the bytes of write sets grouped into one transaction;
+  /// larger backlogs are committed in several transactions.
+  size_t max_batch_bytes = size_t{64} << 20;
+};
+
+} // namespace durable

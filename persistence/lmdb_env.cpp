@@ -1,0 +1,249 @@
+#include "lmdb_env.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "durable/errc.hpp"
+#include "kv_codec.hpp"
+
+namespace durable::detail {
+
+namespace {
+
+// Written into `meta` when an environment is created; a different value
+// means the files were written by an incompatible layout.
+constexpr std::string_view format_key = "format";
+constexpr std::string_view format_value = "caf-durable-kv/1";
+
+MDB_val as_val(std::string_view x) {
+  return MDB_val{x.size(), const_cast<char*>(x.data())};
+}
+
+caf::error os_error(std::string_view env_name, const char* what,
+                    const std::string& path, int err) {
+  std::string text = "storage failure in environment \"";
+  text += env_name;
+  text += "\": cannot ";
+  text += what;
+  text += " '";
+  text += path;
+  text += "': ";
+  text += std::strerror(err);
+  return make_error(errc::storage_failure, std::move(text));
+}
+
+} // namespace
+
+caf::error lmdb_error(std::string_view env_name, const char* op, int rc) {
+  std::string text;
+  if (rc == MDB_MAP_FULL) {
+    text = "storage full: environment \"";
+    text += env_name;
+    text += "\" reached its maximum map size";
+    return make_error(errc::storage_full, std::move(text));
+  }
+  text = "storage failure in environment \"";
+  text += env_name;
+  text += "\": ";
+  text += op;
+  text += ": ";
+  text += rc == key_chain_exhausted ? "too many colliding long keys"
+                                    : mdb_strerror(rc);
+  return make_error(errc::storage_failure, std::move(text));
+}
+
+// -- resize_lock --------------------------------------------------------------
+
+resize_lock::resize_lock() {
+  pthread_rwlockattr_t attr;
+  pthread_rwlockattr_init(&attr);
+  pthread_rwlockattr_setkind_np(&attr,
+                                PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+  pthread_rwlock_init(&lock_, &attr);
+  pthread_rwlockattr_destroy(&attr);
+}
+
+resize_lock::~resize_lock() {
+  pthread_rwlock_destroy(&lock_);
+}
+
+// -- environment: constructors ------------------------------------------------
+
+environment::environment(jurisdiction which, std::string dir)
+    : which_(which), dir_(std::move(dir)) {
+  // nop
+}
+
+environment::~environment() {
+  for (auto* txn : readers_)
+    mdb_txn_abort(txn);
+  if (env_ != nullptr)
+    mdb_env_close(env_);
+  if (owner_fd_ >= 0)
+    ::close(owner_fd_);
+}
+
+caf::expected<std::shared_ptr<environment>>
+environment::open(jurisdiction which, std::string dir,
+                  const storage_options& opts) {
+  std::shared_ptr<environment> result{new environment(which, std::move(dir))};
+  if (auto err = result->open_impl(opts))
+    return err;
+  return result;
+}
+
+caf::error environment::open_impl(const storage_options& opts) {
+  max_map_size_ = opts.max_map_size;
+  max_batch_bytes_ = opts.max_batch_bytes;
+  if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST)
+    return os_error(name(), "create directory", dir_, errno);
+  // LMDB forbids opening one environment twice in a process (closing the
+  // second descriptor would drop the first one's fcntl locks), and a second
+  // process would run a second writer. An flock on a file of our own (never
+  // on lock.mdb, see above) turns both mistakes into an error.
+  auto owner_path = dir_ + "/owner.lock";
+  owner_fd_ = ::open(owner_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (owner_fd_ < 0)
+    return os_error(name(), "open", owner_path, errno);
+  if (::flock(owner_fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      std::string text = "storage environment '";
+      text += dir_;
+      text += "' is already open in another storage engine";
+      return make_error(errc::unavailable, std::move(text));
+    }
+    return os_error(name(), "lock", owner_path, errno);
+  }
+  int rc = mdb_env_create(&env_);
+  if (rc != 0)
+    return error("mdb_env_create", rc);
+  if ((rc = mdb_env_set_maxdbs(env_, 4)) != 0)
+    return error("mdb_env_set_maxdbs", rc);
+  if ((rc = mdb_env_set_maxreaders(env_, opts.max_readers)) != 0)
+    return error("mdb_env_set_maxreaders", rc);
+  if ((rc = mdb_env_set_mapsize(env_, opts.initial_map_size)) != 0)
+    return error("mdb_env_set_mapsize", rc);
+  // MDB_NOTLS: reads run on whatever CAF worker thread runs the object, and
+  // pooled read transactions move between threads. Default sync mode: every
+  // commit is fsync'd before the writer reports it.
+  if ((rc = mdb_env_open(env_, dir_.c_str(), MDB_NOTLS, 0600)) != 0)
+    return error("mdb_env_open", rc);
+  // A process killed with -9 leaves its reader slots behind; free them so
+  // they neither pin old pages nor exhaust the slot table.
+  int dead = 0;
+  if ((rc = mdb_reader_check(env_, &dead)) != 0)
+    return error("mdb_reader_check", rc);
+  if (mdb_env_get_maxkeysize(env_) < static_cast<int>(max_encoded_key_size))
+    return make_error(errc::storage_failure,
+                      "liblmdb was built with a maximum key size below the "
+                      "one of the storage layout");
+  MDB_envinfo info;
+  if ((rc = mdb_env_info(env_, &info)) != 0)
+    return error("mdb_env_info", rc);
+  map_size_ = info.me_mapsize;
+  // Create the named databases and check the layout version. A full map
+  // (reopening a full environment with a small initial size) grows here:
+  // no other transaction exists yet.
+  for (;;) {
+    MDB_txn* txn = nullptr;
+    if ((rc = mdb_txn_begin(env_, nullptr, 0, &txn)) != 0)
+      return error("mdb_txn_begin", rc);
+    auto fail = [&](const char* op, int code) {
+      mdb_txn_abort(txn);
+      return error(op, code);
+    };
+    if ((rc = mdb_dbi_open(txn, "kv", MDB_CREATE, &kv_)) != 0 ||
+        (rc = mdb_dbi_open(txn, "alarms", MDB_CREATE, &alarms_)) != 0 ||
+        (rc = mdb_dbi_open(txn, "alarm_index", MDB_CREATE, &alarm_index_)) !=
+            0 ||
+        (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &meta_)) != 0)
+      return fail("mdb_dbi_open", rc);
+    auto key = as_val(format_key);
+    MDB_val val;
+    rc = mdb_get(txn, meta_, &key, &val);
+    if (rc == 0) {
+      std::string stored{static_cast<const char*>(val.mv_data), val.mv_size};
+      // Commit, not abort: aborting would close the database handles opened
+      // by this transaction.
+      if ((rc = mdb_txn_commit(txn)) != 0)
+        return error("mdb_txn_commit", rc);
+      if (stored != format_value) {
+        std::string text = "storage environment '";
+        text += dir_;
+        text += "' has unsupported format \"";
+        text += stored;
+        text += '"';
+        return make_error(errc::storage_failure, std::move(text));
+      }
+      return caf::none;
+    }
+    if (rc != MDB_NOTFOUND)
+      return fail("mdb_get", rc);
+    val = as_val(format_value);
+    if ((rc = mdb_put(txn, meta_, &key, &val, 0)) == 0)
+      rc = mdb_txn_commit(txn);
+    else
+      mdb_txn_abort(txn);
+    if (rc == 0)
+      return caf::none;
+    if (rc != MDB_MAP_FULL)
+      return error("create databases", rc);
+    auto grown = grow();
+    if (!grown)
+      return std::move(grown.error());
+    if (!*grown)
+      return error("create databases", rc);
+  }
+}
+
+// -- environment: reading -----------------------------------------------------
+
+int environment::acquire_reader(MDB_txn*& txn) {
+  {
+    std::lock_guard<std::mutex> guard{readers_mtx_};
+    if (!readers_.empty()) {
+      txn = readers_.back();
+      readers_.pop_back();
+    }
+  }
+  if (txn != nullptr) {
+    if (auto rc = mdb_txn_renew(txn)) {
+      mdb_txn_abort(txn);
+      txn = nullptr;
+      return rc;
+    }
+    return 0;
+  }
+  return mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+}
+
+void environment::release_reader(MDB_txn* txn) noexcept {
+  mdb_txn_reset(txn);
+  try {
+    std::lock_guard<std::mutex> guard{readers_mtx_};
+    readers_.push_back(txn);
+  } catch (...) {
+    mdb_txn_abort(txn);
+  }
+}
+
+// -- environment: writing -----------------------------------------------------
+
+caf::expected<bool> environment::grow() {
+  auto current = map_size();
+  if (current >= max_map_size_)
+    return false;
+  auto next = current > max_map_size_ / 2 ? max_map_size_ : current * 2;
+  std::lock_guard<resize_lock> guard{resize_};
+  if (auto rc = mdb_env_set_mapsize(env_, next))
+    return error("mdb_env_set_mapsize", rc);
+  map_size_ = next;
+  return true;
+}
+
+} // namespace durable::detail

@@ -1,0 +1,415 @@
+#include "durable/object_storage.hpp"
+
+#include <limits>
+#include <set>
+
+#include "alarm_store.hpp"
+#include "durable/errc.hpp"
+#include "kv_codec.hpp"
+#include "lmdb_env.hpp"
+#include "storage_overlay.hpp"
+#include "write_set_data.hpp"
+
+namespace durable {
+
+using detail::alarm_op;
+
+namespace {
+
+// -- argument checks (texts of the original model) ----------------------------
+
+caf::error check_key(std::string_view key) {
+  if (key.size() <= storage_limits::max_key_size)
+    return caf::none;
+  return make_error(errc::invalid_argument,
+                    "Keys cannot be larger than 2048 bytes. A key of size " +
+                        std::to_string(key.size()) + " was provided.");
+}
+
+caf::error check_value(std::string_view value) {
+  if (value.size() <= storage_limits::max_value_size)
+    return caf::none;
+  return make_error(errc::invalid_argument,
+                    "Values cannot be larger than 131072 bytes. A value of "
+                    "size " +
+                        std::to_string(value.size()) + " was provided.");
+}
+
+caf::error check_count(size_t n) {
+  if (n <= storage_limits::max_batch_size)
+    return caf::none;
+  return make_error(errc::invalid_argument,
+                    "Maximum number of key value pairs is 128. " +
+                        std::to_string(n) + " pairs were provided.");
+}
+
+caf::error check_keys(const std::vector<std::string>& keys) {
+  if (auto err = check_count(keys.size()))
+    return err;
+  for (auto& key : keys)
+    if (auto err = check_key(key))
+      return err;
+  return caf::none;
+}
+
+caf::error broken_error() {
+  return make_error(errc::object_reset,
+                    "a commit of this object's storage failed; the object "
+                    "must be recreated from its durable state");
+}
+
+} // namespace
+
+// -- impl ---------------------------------------------------------------------
+
+struct object_storage::impl {
+  std::shared_ptr<detail::environment> env;
+  uint32_t ns;
+  object_bytes id;
+  detail::base_key base;
+  std::shared_ptr<detail::write_chain> chain;
+  detail::storage_overlay overlay;
+  bool broken = false;
+  std::string scratch;
+
+  impl(std::shared_ptr<detail::environment> e, uint32_t n,
+       const object_bytes& i)
+      : env(std::move(e)),
+        ns(n),
+        id(i),
+        base(detail::make_base(n, i)),
+        chain(std::make_shared<detail::write_chain>()) {
+    // nop
+  }
+
+  // Reads `key` through the overlay, falling back to LMDB.
+  caf::error lookup(std::string_view key, std::optional<std::string>& out) {
+    if (overlay.find(key, out))
+      return caf::none;
+    return env->read("get", [&](MDB_txn* txn) {
+      std::optional<std::string_view> found;
+      auto rc = detail::kv_get(txn, env->kv(), base, key, scratch, found);
+      if (rc == 0 && found)
+        out.emplace(*found);
+      return rc;
+    });
+  }
+};
+
+// -- constructors, destructors, and assignment operators ----------------------
+
+object_storage::object_storage(std::shared_ptr<detail::environment> env,
+                               uint32_t ns, const object_bytes& id)
+    : impl_(std::make_unique<impl>(std::move(env), ns, id)) {
+  // nop
+}
+
+object_storage::object_storage(object_storage&&) noexcept = default;
+
+object_storage& object_storage::operator=(object_storage&&) noexcept = default;
+
+object_storage::~object_storage() = default;
+
+// -- properties ---------------------------------------------------------------
+
+jurisdiction object_storage::which() const noexcept {
+  return impl_->env->which();
+}
+
+uint32_t object_storage::namespace_number() const noexcept {
+  return impl_->ns;
+}
+
+const object_bytes& object_storage::id() const noexcept {
+  return impl_->id;
+}
+
+// -- reading ------------------------------------------------------------------
+
+caf::expected<std::optional<std::string>>
+object_storage::get(std::string_view key) {
+  if (impl_->broken)
+    return broken_error();
+  if (auto err = check_key(key))
+    return err;
+  std::optional<std::string> result;
+  if (auto err = impl_->lookup(key, result))
+    return err;
+  return result;
+}
+
+caf::expected<std::map<std::string, std::string>>
+object_storage::get(const std::vector<std::string>& keys) {
+  auto& st = *impl_;
+  if (st.broken)
+    return broken_error();
+  if (auto err = check_keys(keys))
+    return err;
+  std::map<std::string, std::string> result;
+  std::vector<const std::string*> misses;
+  for (auto& key : keys) {
+    std::optional<std::string> value;
+    if (!st.overlay.find(key, value))
+      misses.push_back(&key);
+    else if (value)
+      result.emplace(key, std::move(*value));
+  }
+  if (misses.empty())
+    return result;
+  // One read transaction for all keys the overlay does not decide.
+  auto err = st.env->read("get", [&](MDB_txn* txn) {
+    for (auto* key : misses) {
+      std::optional<std::string_view> found;
+      auto rc =
+          detail::kv_get(txn, st.env->kv(), st.base, *key, st.scratch, found);
+      if (rc != 0)
+        return rc;
+      if (found)
+        result.emplace(*key, std::string{*found});
+    }
+    return 0;
+  });
+  if (err)
+    return err;
+  return result;
+}
+
+caf::expected<std::vector<object_storage::key_value>>
+object_storage::list(const list_options& opts) {
+  auto& st = *impl_;
+  if (st.broken)
+    return broken_error();
+  if (opts.start && opts.start_after)
+    return make_error(errc::invalid_argument,
+                      "list() cannot be called with both start and "
+                      "startAfter values.");
+  if (opts.limit && *opts.limit <= 0)
+    return make_error(errc::invalid_argument, "List limit must be positive.");
+  // All options become one range [lo, hi) of full keys.
+  std::optional<std::string> lo;
+  std::optional<std::string> hi;
+  if (opts.start)
+    lo = *opts.start;
+  if (opts.start_after) {
+    lo = *opts.start_after;
+    lo->push_back('\0'); // the smallest key after start_after
+  }
+  if (opts.end)
+    hi = *opts.end;
+  if (opts.prefix && !opts.prefix->empty()) {
+    if (!lo || *lo < *opts.prefix)
+      lo = *opts.prefix;
+    auto pe = detail::prefix_end(*opts.prefix);
+    if (!pe.empty() && (!hi || pe < *hi))
+      hi = std::move(pe);
+  }
+  std::vector<key_value> result;
+  if (lo && hi && *lo >= *hi)
+    return result;
+  auto limit = opts.limit ? static_cast<size_t>(*opts.limit)
+                          : std::numeric_limits<size_t>::max();
+  if (st.overlay.hides_committed()) {
+    st.overlay.merge(lo, hi, opts.reverse, limit, nullptr, result);
+    return result;
+  }
+  std::optional<std::string_view> lo_view;
+  std::optional<std::string_view> hi_view;
+  if (lo)
+    lo_view = *lo;
+  if (hi)
+    hi_view = *hi;
+  auto err = st.env->read("list", [&](MDB_txn* txn) {
+    detail::kv_scanner db{txn,     st.env->kv(), st.base,
+                          lo_view, hi_view,      opts.reverse};
+    return st.overlay.merge(lo, hi, opts.reverse, limit, &db, result);
+  });
+  if (err)
+    return err;
+  return result;
+}
+
+// -- writing ------------------------------------------------------------------
+
+caf::error object_storage::put(std::string_view key, std::string_view value,
+                               write_options opts) {
+  if (impl_->broken)
+    return broken_error();
+  if (auto err = check_key(key))
+    return err;
+  if (auto err = check_value(value))
+    return err;
+  impl_->overlay.put(key, value, !opts.allow_unconfirmed);
+  return caf::none;
+}
+
+caf::error object_storage::put(const std::vector<key_value>& entries,
+                               write_options opts) {
+  if (impl_->broken)
+    return broken_error();
+  if (auto err = check_count(entries.size()))
+    return err;
+  for (auto& [key, value] : entries) {
+    if (auto err = check_key(key))
+      return err;
+    if (auto err = check_value(value))
+      return err;
+  }
+  for (auto& [key, value] : entries)
+    impl_->overlay.put(key, value, !opts.allow_unconfirmed);
+  return caf::none;
+}
+
+caf::expected<bool> object_storage::remove(std::string_view key,
+                                           write_options opts) {
+  if (impl_->broken)
+    return broken_error();
+  if (auto err = check_key(key))
+    return err;
+  std::optional<std::string> old;
+  if (auto err = impl_->lookup(key, old))
+    return err;
+  // Deleting an absent key changes nothing: no write, no commit.
+  if (!old)
+    return false;
+  impl_->overlay.erase(key, !opts.allow_unconfirmed);
+  return true;
+}
+
+caf::expected<size_t>
+object_storage::remove(const std::vector<std::string>& keys,
+                       write_options opts) {
+  if (impl_->broken)
+    return broken_error();
+  if (auto err = check_keys(keys))
+    return err;
+  // Read everything first: a failing read must leave the state unchanged.
+  std::set<std::string_view> existing;
+  for (auto& key : keys) {
+    if (existing.count(key) != 0)
+      continue;
+    std::optional<std::string> old;
+    if (auto err = impl_->lookup(key, old))
+      return err;
+    if (old)
+      existing.insert(key);
+  }
+  for (auto key : existing)
+    impl_->overlay.erase(key, !opts.allow_unconfirmed);
+  return existing.size();
+}
+
+caf::error object_storage::delete_all(write_options opts) {
+  if (impl_->broken)
+    return broken_error();
+  if (impl_->overlay.in_transaction())
+    return make_error(errc::invalid_argument,
+                      "Cannot call deleteAll() within a transaction");
+  impl_->overlay.clear_all(!opts.allow_unconfirmed);
+  return caf::none;
+}
+
+bool object_storage::in_transaction() const noexcept {
+  return impl_->overlay.in_transaction();
+}
+
+size_t object_storage::begin_transaction() {
+  return impl_->overlay.begin_transaction();
+}
+
+void object_storage::end_transaction(size_t mark, bool rollback) {
+  impl_->overlay.end_transaction(mark, rollback);
+}
+
+caf::error object_storage::trailing_bytes_error(std::string_view key) {
+  std::string text = "the value of key \"";
+  text.append(key.substr(0, 64));
+  text += "\" has trailing bytes: it was stored as another type";
+  return make_error(errc::invalid_argument, std::move(text));
+}
+
+// -- alarms -------------------------------------------------------------------
+
+caf::expected<std::optional<int64_t>> object_storage::get_alarm() {
+  auto& st = *impl_;
+  if (st.broken)
+    return broken_error();
+  std::optional<int64_t> result;
+  if (st.overlay.find_alarm(result))
+    return result;
+  auto err = st.env->read("get_alarm", [&](MDB_txn* txn) {
+    return detail::alarm_get(txn, {st.env->alarms(), st.env->alarm_index()},
+                             st.base, result);
+  });
+  if (err)
+    return err;
+  return result;
+}
+
+caf::error object_storage::set_alarm(int64_t time_ms, write_options opts) {
+  if (impl_->broken)
+    return broken_error();
+  if (time_ms <= 0)
+    return make_error(errc::invalid_argument,
+                      "setAlarm() cannot be called with an alarm time <= 0");
+  impl_->overlay.set_alarm(alarm_op{alarm_op::kind::set, time_ms},
+                           !opts.allow_unconfirmed);
+  return caf::none;
+}
+
+caf::error object_storage::delete_alarm(write_options opts) {
+  if (impl_->broken)
+    return broken_error();
+  impl_->overlay.set_alarm(alarm_op{alarm_op::kind::remove, 0},
+                           !opts.allow_unconfirmed);
+  return caf::none;
+}
+
+// -- turns --------------------------------------------------------------------
+
+write_set object_storage::end_turn() {
+  auto& st = *impl_;
+  if (st.broken) {
+    st.overlay.discard_turn();
+    return write_set{};
+  }
+  auto data = st.overlay.seal();
+  if (!data)
+    return write_set{};
+  data->env = st.env;
+  data->chain = st.chain;
+  data->base = st.base;
+  return write_set{std::move(data)};
+}
+
+void object_storage::discard_turn() {
+  impl_->overlay.discard_turn();
+}
+
+void object_storage::committed(uint64_t seq) {
+  impl_->overlay.committed(seq);
+}
+
+void object_storage::failed(const caf::error&) {
+  auto& st = *impl_;
+  st.broken = true;
+  st.chain->failed.store(true, std::memory_order_release);
+  st.overlay.reset();
+}
+
+bool object_storage::has_pending() const noexcept {
+  return impl_->overlay.has_pending();
+}
+
+uint64_t object_storage::last_sealed() const noexcept {
+  return impl_->overlay.last_sealed();
+}
+
+uint64_t object_storage::last_committed() const noexcept {
+  return impl_->overlay.last_committed();
+}
+
+bool object_storage::turn_dirty() const noexcept {
+  return impl_->overlay.dirty();
+}
+
+} // namespace durable

@@ -1,0 +1,61 @@
+#pragma once
+
+// Internal header of the persistence layer (never installed): the contents
+// of a sealed write set.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kv_codec.hpp"
+
+namespace durable::detail {
+
+class environment;
+
+/// A pending change of an object's alarm.
+struct alarm_op {
+  enum class kind : uint8_t { none, set, remove };
+  kind what = kind::none;
+  int64_t time = 0;
+};
+
+/// Key -> new value, or nullopt for a delete. Ordered, so that the writer
+/// inserts in key order and reads can walk it as a range.
+using op_map = std::map<std::string, std::optional<std::string>, std::less<>>;
+
+/// Shared by an object's storage and all of its write sets. Once one write
+/// set of the chain fails, every later one must fail too: it was computed
+/// on top of the failed writes (reads saw them), so committing it alone
+/// would persist a state that never existed.
+struct write_chain {
+  std::atomic<bool> failed{false};
+};
+
+/// The immutable contents of a sealed `write_set`.
+struct write_set_data {
+  std::shared_ptr<environment> env;
+  std::shared_ptr<write_chain> chain; // null for the engine's own writes
+  base_key base{};
+  uint64_t seq = 0;
+  bool clear_all = false;
+  bool needs_confirmation = true;
+  alarm_op alarm;
+  op_map ops;
+  std::vector<std::pair<std::string, std::string>> meta_puts;
+  size_t byte_size = 0;
+
+  bool has_writes() const noexcept {
+    return clear_all || alarm.what != alarm_op::kind::none || !ops.empty() ||
+           !meta_puts.empty();
+  }
+};
+
+} // namespace durable::detail
