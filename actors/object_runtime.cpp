@@ -1,6 +1,7 @@
 #include "durable/object_runtime.hpp"
 
 #include <exception>
+#include <stdexcept>
 #include <string>
 
 #include <caf/actor_cast.hpp>
@@ -82,7 +83,11 @@ public:
     bool admitted = self_->current_sender() != self_->ctrl();
     rt_->touch();
     capturing_visitor result;
-    auto matched = run(result, xs);
+    caf::match_case::result matched;
+    if (xs.match_elements<alarm_atom, int64_t, uint32_t, bool>())
+      matched = run_alarm(result, xs);
+    else
+      matched = run(result, xs);
     rt_->end_turn(self_);
     if (result.kind != capturing_visitor::outcome::none) {
       auto rp = self_->make_response_promise();
@@ -114,6 +119,20 @@ private:
       fail(f, e.what());
     } catch (...) {
       fail(f, "Durable Object threw a non-standard exception");
+    }
+    return caf::match_case::match;
+  }
+
+  caf::match_case::result run_alarm(caf::detail::invoke_result_visitor& f,
+                                    caf::type_erased_tuple& xs) {
+    try {
+      auto reply = rt_->on_alarm(xs.get_as<int64_t>(1), xs.get_as<uint32_t>(2),
+                                 xs.get_as<bool>(3));
+      f(reply);
+    } catch (const std::exception& e) {
+      fail(f, e.what());
+    } catch (...) {
+      fail(f, "Durable Object alarm threw a non-standard exception");
     }
     return caf::match_case::match;
   }
@@ -208,6 +227,25 @@ void object_runtime::on_idle_check(caf::scheduled_actor* self) {
   if (state_.compare_exchange_strong(expected, closed_flag,
                                      std::memory_order_acq_rel))
     self->quit();
+}
+
+void object_runtime::alarm(const alarm_info&) {
+  // Objects without an alarm handler let alarms pass.
+}
+
+caf::message object_runtime::on_alarm(int64_t scheduled, uint32_t retry,
+                                      bool drop) {
+  auto current = storage_.get_alarm();
+  if (!current)
+    throw std::runtime_error(message_of(current.error()));
+  // A changed or deleted alarm was handled by whoever changed it.
+  if (!*current || **current != scheduled)
+    return caf::make_message(false);
+  if (auto err = storage_.delete_alarm())
+    throw std::runtime_error(message_of(err));
+  if (!drop)
+    alarm(alarm_info{scheduled, retry});
+  return caf::make_message(!drop);
 }
 
 void object_runtime::on_commit(caf::scheduled_actor* self, uint64_t seq,

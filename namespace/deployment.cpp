@@ -1,5 +1,11 @@
 #include "durable/deployment.hpp"
 
+#include <chrono>
+
+#include <caf/send.hpp>
+
+#include "alarm_scheduler.hpp"
+
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -57,6 +63,18 @@ struct deployment::state {
   std::shared_ptr<storage_engine> engine;
   std::mutex mtx;
   std::vector<std::shared_ptr<namespace_core>> namespaces;
+  caf::actor alarms;
+
+  /// The bound namespace with number `ns` in the environment of `j`.
+  std::shared_ptr<namespace_core> resolve(jurisdiction j, uint32_t ns) {
+    std::lock_guard<std::mutex> guard{mtx};
+    for (auto& core : namespaces) {
+      auto number = engine->namespace_number(j, core->key());
+      if (number && *number == ns)
+        return core;
+    }
+    return nullptr;
+  }
 };
 
 // -- constructors, destructors, and assignment operators ----------------------
@@ -101,7 +119,19 @@ caf::expected<deployment> deployment::open(caf::actor_system& sys,
   if (!engine)
     return std::move(engine.error());
   std::unique_ptr<state> ptr{new state{
-      sys, std::move(cfg), std::move(*secret), std::move(*engine), {}, {}}};
+      sys, std::move(cfg), std::move(*secret), std::move(*engine), {}, {}, {}}};
+  alarm_scheduler_config acfg;
+  acfg.engine = ptr->engine;
+  acfg.resolve = [st = ptr.get()](jurisdiction j, uint32_t ns) {
+    return st->resolve(j, ns);
+  };
+  acfg.now = ptr->cfg.clock ? ptr->cfg.clock : [] {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+        .count();
+  };
+  acfg.poll_interval = ptr->cfg.alarm_poll_interval;
+  ptr->alarms = spawn_alarm_scheduler(sys, std::move(acfg));
   return deployment{std::move(ptr)};
 }
 
@@ -139,6 +169,10 @@ deployment::bind_impl(std::string key, namespace_options opts,
 void deployment::shutdown() {
   if (!state_)
     return;
+  if (state_->alarms) {
+    caf::anon_send_exit(state_->alarms, caf::exit_reason::user_shutdown);
+    state_->alarms = nullptr;
+  }
   std::vector<std::shared_ptr<namespace_core>> namespaces;
   {
     std::lock_guard<std::mutex> guard{state_->mtx};

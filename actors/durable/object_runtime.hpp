@@ -10,6 +10,7 @@
 #include <caf/fwd.hpp>
 #include <caf/timespan.hpp>
 
+#include "durable/alarm_info.hpp"
 #include "durable/object_storage.hpp"
 #include "durable/output_gate.hpp"
 
@@ -79,6 +80,12 @@ public:
   /// Sends through `f` now, or after the writes made so far are durable.
   void send_gated(std::function<void()> f);
 
+  /// Runs when the object's alarm is due. The alarm is deleted before this
+  /// runs (set a new one here to repeat); if this throws, the deletion and
+  /// all other writes of the turn are undone and the alarm is retried with
+  /// exponential backoff (2 s, 4 s, ... at most 6 retries).
+  virtual void alarm(const alarm_info& info);
+
 protected:
   /// Wraps `user` so that each message is one turn: admitted, timed, guarded
   /// (a throwing handler answers the caller with `errc::exception_thrown`
@@ -108,6 +115,10 @@ private:
 
   /// Handles an idle check: closes and quits if idle and nothing is queued.
   void on_idle_check(caf::scheduled_actor* self);
+
+  /// Handles a due alarm: runs `alarm` unless the stored alarm changed
+  /// since it was scheduled, or deletes it unrun when `drop` is set.
+  caf::message on_alarm(int64_t scheduled, uint32_t retry, bool drop);
 
   /// Handles a commit completion.
   void on_commit(caf::scheduled_actor* self, uint64_t seq,

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include <caf/actor_system_config.hpp>
@@ -45,6 +46,11 @@ struct settings {
   size_t map_size = size_t{64} << 20;     ///< Initial LMDB map size.
   size_t max_map_size = size_t{64} << 30; ///< The map grows up to this.
   node_description node;
+  /// How often due alarms are looked for.
+  caf::timespan alarm_poll_interval = std::chrono::milliseconds{20};
+  /// The alarm clock in milliseconds since the epoch; empty for the system
+  /// clock. Tests inject a manual clock here.
+  std::function<int64_t()> clock;
 
   /// Reads the settings from `cfg`, defaults for what is absent.
   static caf::expected<settings> from_config(const caf::actor_system_config&);
