@@ -106,6 +106,8 @@ caf::expected<deployment> deployment::open(caf::actor_system& sys) {
 
 caf::expected<deployment> deployment::open(caf::actor_system& sys,
                                            durable::settings cfg) {
+  if (cfg.secret_file.empty())
+    cfg.secret_file = cfg.data_dir + "/secret";
   auto secret = cfg.secret_hex.empty()
                     ? deployment_secret::load_or_create(cfg.secret_file)
                     : deployment_secret::from_hex(cfg.secret_hex);

@@ -84,7 +84,7 @@ void drive(caf::event_based_actor* self, counter_ns ns, options opts,
     auto i = st->sent++ % opts.objects;
     auto name = object_name(i);
     ns.get_by_name(name)
-        .request(self, std::chrono::seconds{30}, example::inc_atom::value)
+        .request(self, caf::infinite, example::inc_atom::value)
         .then(
             [=](int64_t value) {
               if (!opts.quiet)

@@ -1,0 +1,66 @@
+// hot_object: durable increments/s on one object with many requests in
+// flight, each reply after fsync; beside raw LMDB with one fsync'd commit per
+// increment and raw LMDB batching 100 increments per commit.
+
+#include <string>
+
+#include "bench.hpp"
+#include "load.hpp"
+#include "raw_lmdb.hpp"
+
+int main(int argc, char** argv) {
+  auto opts = bench::options::parse(argc, argv);
+  int clients = static_cast<int>(opts.get("clients", 4));
+  int depth = static_cast<int>(opts.get("depth", 64));
+  bench::scratch_dir dir;
+  durable::config cfg;
+  cfg.set("scheduler.max-threads", 2);
+  caf::actor_system sys{cfg};
+  durable::settings s;
+  s.data_dir = dir.path + "/durable";
+  auto dep = durable::deployment::open(sys, s);
+  if (!dep) {
+    std::fprintf(stderr, "%s\n", durable::message_of(dep.error()).c_str());
+    return 1;
+  }
+  auto ns = dep->bind<bench::stored_counter>("hot");
+  std::vector<bench::counter_stub> stubs{ns->get_by_name("hot")};
+  ::mkdir((dir.path + "/raw").c_str(), 0755);
+  bench::raw_lmdb raw{dir.path + "/raw"};
+  auto one_key = [] { return uint32_t{1}; };
+  bench::report r;
+  r.name = "hot_object";
+  r.unit = "increments/s";
+  r.baseline_name = "raw LMDB, one fsync'd commit per increment";
+  r.params = {{"clients", std::to_string(clients)},
+              {"depth_per_client", std::to_string(depth)},
+              {"in_flight", std::to_string(clients * depth)},
+              {"seconds_per_run", std::to_string(opts.seconds)}};
+  std::vector<double> batched;
+  bench::progress prog{r.name};
+  for (int run = 0; run < opts.runs; ++run) {
+    uint64_t failures = 0;
+    r.runs.push_back(bench::run_load(
+        sys, stubs, clients, depth, opts.seconds, [](int) { return 0; },
+        &failures));
+    if (failures > 0)
+      std::fprintf(stderr, "%llu failed increments\n",
+                   static_cast<unsigned long long>(failures));
+    r.baseline_runs.push_back(raw.run(opts.seconds, 1, one_key));
+    batched.push_back(raw.run(opts.seconds, 100, one_key));
+    prog.update("run " + std::to_string(run + 1) + "/" +
+                std::to_string(opts.runs) + ": object " +
+                std::to_string(static_cast<long>(r.runs.back())) +
+                "/s, raw LMDB " +
+                std::to_string(static_cast<long>(r.baseline_runs.back())) +
+                "/s, raw LMDB x100 " +
+                std::to_string(static_cast<long>(batched.back())) + "/s");
+  }
+  prog.done();
+  r.figures["raw_lmdb_batched_100_median"] = bench::summary::of(batched).median;
+  r.figures["ratio_to_batched_100"] =
+      bench::summary::of(r.runs).median / bench::summary::of(batched).median;
+  r.figures["goal"] = 100000;
+  bench::write(opts, r);
+  return 0;
+}

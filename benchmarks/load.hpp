@@ -1,0 +1,128 @@
+#pragma once
+
+// Drives durable increments through stubs: `clients` event-based actors, each
+// keeping `depth` requests in flight, for a fixed time.
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "durable/config.hpp"
+#include "durable/deployment.hpp"
+#include "durable/object.hpp"
+
+namespace bench {
+
+using inc_atom = caf::atom_constant<caf::atom("inc")>;
+using counter_api = caf::typed_actor<caf::replies_to<inc_atom>::with<int64_t>>;
+using counter_stub = durable::stub<counter_api>;
+
+/// A counter kept in storage: each increment reads and writes "value".
+class stored_counter : public durable::object<counter_api> {
+public:
+  using object::object;
+
+  behavior_type make_behavior() override {
+    return {[this](inc_atom) {
+      auto x = storage().get_value<int64_t>("value");
+      auto next = (x && *x ? **x : 0) + 1;
+      storage().put_value("value", next);
+      return next;
+    }};
+  }
+};
+
+struct load_counters {
+  std::atomic<uint64_t> done{0};
+  std::atomic<uint64_t> failed{0};
+  std::atomic<bool> stop{false};
+  std::atomic<int> outstanding{0};
+};
+
+/// Picks the target of the next request; called from client actors, so it
+/// must be thread-safe for distinct `client` values.
+using target_picker = std::function<size_t(int client)>;
+
+inline void load_client(caf::event_based_actor* self, load_counters* lc,
+                        const std::vector<counter_stub>* stubs, int id,
+                        int depth, target_picker pick) {
+  auto loop = std::make_shared<std::function<void()>>();
+  std::weak_ptr<std::function<void()>> weak = loop;
+  *loop = [=] {
+    auto next = weak.lock();
+    if (!next)
+      return;
+    if (lc->stop.load(std::memory_order_relaxed)) {
+      lc->outstanding.fetch_sub(1);
+      return;
+    }
+    (*stubs)[pick(id)]
+        .request(self, caf::infinite, inc_atom::value)
+        .then(
+            [=](int64_t) {
+              lc->done.fetch_add(1, std::memory_order_relaxed);
+              if (auto f = weak.lock(); f && *f)
+                (*f)();
+            },
+            [=](caf::error&) {
+              lc->failed.fetch_add(1, std::memory_order_relaxed);
+              if (auto f = weak.lock(); f && *f)
+                (*f)();
+            });
+  };
+  lc->outstanding.fetch_add(depth);
+  for (int i = 0; i < depth; ++i)
+    (*loop)();
+  // The actor's behavior owns the loop; it ends when the actor quits.
+  self->become([loop](caf::atom_value) {});
+}
+
+/// Runs the load for `seconds` after a short warm-up; returns requests/s.
+inline double run_load(caf::actor_system& sys,
+                       const std::vector<counter_stub>& stubs, int clients,
+                       int depth, double seconds, target_picker pick,
+                       uint64_t* failures = nullptr) {
+  load_counters lc;
+  std::vector<caf::actor> actors;
+  for (int i = 0; i < clients; ++i)
+    actors.push_back(sys.spawn([&, i](caf::event_based_actor* self) {
+      load_client(self, &lc, &stubs, i, depth, pick);
+    }));
+  std::this_thread::sleep_for(std::chrono::milliseconds{200});
+  auto start_count = lc.done.load();
+  auto start = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  auto count = lc.done.load() - start_count;
+  auto elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  lc.stop = true;
+  while (lc.outstanding.load() > 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  for (auto& a : actors)
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  if (failures)
+    *failures = lc.failed.load();
+  return count / elapsed;
+}
+
+/// A scratch directory for one benchmark run, removed afterwards.
+struct scratch_dir {
+  std::string path;
+  scratch_dir() {
+    char tmpl[] = "/tmp/durable-bench-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~scratch_dir() {
+    std::string cmd = "rm -rf '" + path + "'";
+    [[maybe_unused]] auto rc = std::system(cmd.c_str());
+  }
+};
+
+} // namespace bench

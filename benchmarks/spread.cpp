@@ -1,0 +1,109 @@
+// spread: durable increments/s over many objects (10 k by default), with a
+// uniform and a Zipf (s = 1.1) choice of object; beside raw LMDB incrementing
+// the same keys in batches of 100 per fsync'd commit.
+
+#include <cmath>
+#include <random>
+#include <string>
+
+#include "bench.hpp"
+#include "load.hpp"
+#include "raw_lmdb.hpp"
+
+namespace {
+
+/// Samples ranks 0..n-1 with P(k) proportional to 1 / (k + 1)^s.
+class zipf {
+public:
+  zipf(size_t n, double s) : cdf_(n) {
+    double sum = 0;
+    for (size_t k = 0; k < n; ++k)
+      cdf_[k] = (sum += 1.0 / std::pow(static_cast<double>(k + 1), s));
+    for (auto& x : cdf_)
+      x /= sum;
+  }
+
+  template <class Rng>
+  size_t operator()(Rng& rng) const {
+    auto u = std::uniform_real_distribution<double>{0, 1}(rng);
+    auto i = std::lower_bound(cdf_.begin(), cdf_.end(), u) - cdf_.begin();
+    return std::min(static_cast<size_t>(i), cdf_.size() - 1);
+  }
+
+private:
+  std::vector<double> cdf_;
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto opts = bench::options::parse(argc, argv);
+  int clients = static_cast<int>(opts.get("clients", 4));
+  int depth = static_cast<int>(opts.get("depth", 64));
+  auto objects = static_cast<size_t>(opts.get("objects", 10000));
+  bench::scratch_dir dir;
+  durable::config cfg;
+  cfg.set("scheduler.max-threads", 2);
+  caf::actor_system sys{cfg};
+  durable::settings s;
+  s.data_dir = dir.path + "/durable";
+  auto dep = durable::deployment::open(sys, s);
+  if (!dep) {
+    std::fprintf(stderr, "%s\n", durable::message_of(dep.error()).c_str());
+    return 1;
+  }
+  auto ns = dep->bind<bench::stored_counter>("spread");
+  std::vector<bench::counter_stub> stubs;
+  for (size_t i = 0; i < objects; ++i)
+    stubs.push_back(ns->get_by_name("c" + std::to_string(i)));
+  ::mkdir((dir.path + "/raw").c_str(), 0755);
+  bench::raw_lmdb raw{dir.path + "/raw"};
+  zipf dist{objects, 1.1};
+  // One generator per client: the picker runs on several threads.
+  std::vector<std::mt19937_64> rngs;
+  for (int i = 0; i < clients + 1; ++i)
+    rngs.emplace_back(1000 + i);
+  auto uniform = [&](int c) {
+    return std::uniform_int_distribution<size_t>{0, objects - 1}(rngs[c]);
+  };
+  auto zipfian = [&](int c) { return dist(rngs[c]); };
+  auto raw_uniform = [&] { return static_cast<uint32_t>(uniform(clients)); };
+  auto raw_zipf = [&] { return static_cast<uint32_t>(zipfian(clients)); };
+  bench::progress prog{"spread"};
+  // Touch every object once so that the runs measure steady state.
+  bench::run_load(sys, stubs, clients, depth, opts.quick ? 0.2 : 1.0,
+                  [&](int c) { return uniform(c); });
+  for (auto [name, pick, raw_pick] :
+       {std::make_tuple(std::string{"spread_uniform"},
+                        bench::target_picker{uniform},
+                        std::function<uint32_t()>{raw_uniform}),
+        std::make_tuple(std::string{"spread_zipf"},
+                        bench::target_picker{zipfian},
+                        std::function<uint32_t()>{raw_zipf})}) {
+    bench::report r;
+    r.name = name;
+    r.unit = "increments/s";
+    r.baseline_name = "raw LMDB, 100 increments per fsync'd commit";
+    r.params = {
+        {"objects", std::to_string(objects)},
+        {"distribution", name == "spread_zipf" ? "zipf s=1.1" : "uniform"},
+        {"clients", std::to_string(clients)},
+        {"in_flight", std::to_string(clients * depth)},
+        {"seconds_per_run", std::to_string(opts.seconds)}};
+    for (int run = 0; run < opts.runs; ++run) {
+      r.runs.push_back(
+          bench::run_load(sys, stubs, clients, depth, opts.seconds, pick));
+      r.baseline_runs.push_back(raw.run(opts.seconds, 100, raw_pick));
+      prog.update(name + " run " + std::to_string(run + 1) + "/" +
+                  std::to_string(opts.runs) + ": objects " +
+                  std::to_string(static_cast<long>(r.runs.back())) +
+                  "/s, raw LMDB x100 " +
+                  std::to_string(static_cast<long>(r.baseline_runs.back())) +
+                  "/s");
+    }
+    r.figures["goal"] = 150000;
+    prog.done();
+    bench::write(opts, r);
+  }
+  return 0;
+}
