@@ -81,6 +81,17 @@ public:
     }
     // Messages an object sends itself are not admitted, so they don't leave.
     bool admitted = self_->current_sender() != self_->ctrl();
+    if (rt_->broken_) {
+      // Requests admitted before the reset learn of it, then the old
+      // instance goes away; new ones already reach a fresh instance.
+      auto rp = self_->make_response_promise();
+      if (rp.pending())
+        rp.deliver(rt_->broken_);
+      if (admitted)
+        rt_->leave();
+      rt_->quit_if_drained(self_);
+      return caf::match_case::match;
+    }
     rt_->touch();
     capturing_visitor result;
     caf::match_case::result matched;
@@ -202,6 +213,10 @@ void object_runtime::end_turn(caf::scheduled_actor* self) {
                                                   err);
     });
   }
+  if (sync_requested_) {
+    gate_.raise(storage_.last_sealed());
+    sync_requested_ = false;
+  }
   gate_.end_turn();
 }
 
@@ -264,7 +279,13 @@ void object_runtime::on_commit(caf::scheduled_actor* self, uint64_t seq,
   storage_.failed(err);
   gate_.fail(reset);
   close();
-  self->quit(reset);
+  broken_ = reset;
+  quit_if_drained(self);
+}
+
+void object_runtime::quit_if_drained(caf::scheduled_actor* self) {
+  if (queued() == 0)
+    self->quit(broken_);
 }
 
 caf::result<caf::message>

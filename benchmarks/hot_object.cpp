@@ -12,20 +12,11 @@ int main(int argc, char** argv) {
   auto opts = bench::options::parse(argc, argv);
   int clients = static_cast<int>(opts.get("clients", 4));
   int depth = static_cast<int>(opts.get("depth", 64));
-  bench::scratch_dir dir;
-  durable::config cfg;
-  cfg.set("scheduler.max-threads", 2);
-  caf::actor_system sys{cfg};
-  durable::settings s;
-  s.data_dir = dir.path + "/durable";
-  auto dep = durable::deployment::open(sys, s);
-  if (!dep) {
-    std::fprintf(stderr, "%s\n", durable::message_of(dep.error()).c_str());
-    return 1;
-  }
-  auto ns = dep->bind<bench::stored_counter>("hot");
-  std::vector<bench::counter_stub> stubs{ns->get_by_name("hot")};
-  ::mkdir((dir.path + "/raw").c_str(), 0755);
+  bench::durable_setup env;
+  auto& sys = env.sys;
+  auto& dir = env.dir;
+  auto ns = env.bind<bench::stored_counter>("hot");
+  std::vector<bench::counter_stub> stubs{ns.get_by_name("hot")};
   bench::raw_lmdb raw{dir.path + "/raw"};
   auto one_key = [] { return uint32_t{1}; };
   bench::report r;

@@ -126,3 +126,43 @@ struct scratch_dir {
 };
 
 } // namespace bench
+
+namespace bench {
+
+/// An actor system on both cores with a deployment in a scratch directory.
+struct durable_setup {
+  scratch_dir dir;
+  durable::config cfg;
+  caf::actor_system sys;
+  durable::deployment dep;
+
+  durable_setup() : sys(two_threads(cfg)), dep(open(sys, dir.path)) {
+    // nop
+  }
+
+  static durable::config& two_threads(durable::config& cfg) {
+    cfg.set("scheduler.max-threads", 2);
+    return cfg;
+  }
+
+  static durable::deployment open(caf::actor_system& sys,
+                                  const std::string& dir) {
+    durable::settings s;
+    s.data_dir = dir + "/durable";
+    auto dep = durable::deployment::open(sys, s);
+    if (!dep)
+      throw std::runtime_error(durable::message_of(dep.error()));
+    return std::move(*dep);
+  }
+
+  template <class T>
+  durable::object_namespace<typename T::interface_type>
+  bind(const std::string& key) {
+    auto ns = dep.bind<T>(key);
+    if (!ns)
+      throw std::runtime_error(durable::message_of(ns.error()));
+    return std::move(*ns);
+  }
+};
+
+} // namespace bench

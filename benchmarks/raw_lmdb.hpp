@@ -4,6 +4,7 @@
 // environment, committed (and fsync'd) one by one or in batches.
 
 #include <lmdb.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <cstdint>
@@ -17,6 +18,7 @@ namespace bench {
 class raw_lmdb {
 public:
   explicit raw_lmdb(const std::string& dir) {
+    ::mkdir(dir.c_str(), 0755);
     check(mdb_env_create(&env_));
     check(mdb_env_set_mapsize(env_, size_t{1} << 30));
     check(mdb_env_open(env_, dir.c_str(), MDB_NOTLS, 0644));

@@ -41,22 +41,13 @@ int main(int argc, char** argv) {
   int clients = static_cast<int>(opts.get("clients", 4));
   int depth = static_cast<int>(opts.get("depth", 64));
   auto objects = static_cast<size_t>(opts.get("objects", 10000));
-  bench::scratch_dir dir;
-  durable::config cfg;
-  cfg.set("scheduler.max-threads", 2);
-  caf::actor_system sys{cfg};
-  durable::settings s;
-  s.data_dir = dir.path + "/durable";
-  auto dep = durable::deployment::open(sys, s);
-  if (!dep) {
-    std::fprintf(stderr, "%s\n", durable::message_of(dep.error()).c_str());
-    return 1;
-  }
-  auto ns = dep->bind<bench::stored_counter>("spread");
+  bench::durable_setup env;
+  auto& sys = env.sys;
+  auto& dir = env.dir;
+  auto ns = env.bind<bench::stored_counter>("spread");
   std::vector<bench::counter_stub> stubs;
   for (size_t i = 0; i < objects; ++i)
-    stubs.push_back(ns->get_by_name("c" + std::to_string(i)));
-  ::mkdir((dir.path + "/raw").c_str(), 0755);
+    stubs.push_back(ns.get_by_name("c" + std::to_string(i)));
   bench::raw_lmdb raw{dir.path + "/raw"};
   zipf dist{objects, 1.1};
   // One generator per client: the picker runs on several threads.

@@ -102,21 +102,29 @@ BOOST_AUTO_TEST_CASE(group_commit_batches_concurrent_submissions) {
   constexpr int turns = 250;
   completion_log log;
   auto before = writer().stats();
+  // Boost.Test assertions are not thread-safe: workers only count failures.
+  std::vector<object_storage> objects;
+  for (uint32_t t = 0; t < threads; ++t)
+    objects.push_back(open(t));
+  std::atomic<int> failures{0};
   std::vector<std::thread> workers;
   for (uint32_t t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
-      auto st = open(t);
+      auto& st = objects[t];
       for (int i = 1; i <= turns; ++i) {
-        BOOST_CHECK(!st.put("counter", std::to_string(i)));
+        if (st.put("counter", std::to_string(i)))
+          ++failures;
         auto ws = st.end_turn();
         auto seq = ws.seq();
         engine->submit(std::move(ws), log.make(t, seq));
       }
-      BOOST_CHECK(!engine->flush());
+      if (engine->flush())
+        ++failures;
     });
   }
   for (auto& w : workers)
     w.join();
+  BOOST_CHECK_EQUAL(failures.load(), 0);
   auto after = writer().stats();
   auto write_sets = after.write_sets - before.write_sets;
   auto transactions = after.transactions - before.transactions;
@@ -196,6 +204,59 @@ BOOST_AUTO_TEST_CASE(map_grows_on_demand) {
   BOOST_CHECK_GT(writer().stats().map_growths, 0u);
   BOOST_CHECK_GT(*engine->map_size(jurisdiction::none), size_t{2} << 20);
   BOOST_CHECK_EQUAL(st.list()->size(), 32u);
+}
+
+BOOST_AUTO_TEST_CASE(map_growth_is_safe_under_concurrent_reads) {
+  // Growing remaps the file: a reader still inside the old mapping would
+  // crash. Readers hammer the environment while the map doubles many times.
+  storage_options opts;
+  opts.initial_map_size = 64 << 10;
+  reopen(opts);
+  auto stable = open(1);
+  for (int i = 0; i < 100; ++i)
+    BOOST_CHECK(!stable.put("r" + std::to_string(i), std::string(1000, 'r')));
+  BOOST_REQUIRE(!submit_wait(stable.end_turn()));
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad_reads{0};
+  std::atomic<int> reads{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 2; ++t) {
+    // One storage per thread: an object_storage is single-threaded.
+    auto mine = engine->open_object(jurisdiction::none, 1, make_id(1));
+    BOOST_REQUIRE(mine);
+    readers.emplace_back([&, st = std::move(*mine)]() mutable {
+      for (int i = 0; !stop.load(); ++i) {
+        auto v = st.get("r" + std::to_string(i % 100));
+        if (!v || !*v || **v != std::string(1000, 'r'))
+          ++bad_reads;
+        list_options prefix;
+        prefix.prefix = "r";
+        auto xs = st.list(prefix);
+        if (!xs || xs->size() != 100)
+          ++bad_reads;
+        reads += 2;
+      }
+    });
+  }
+  auto writer_object = open(2);
+  std::string value(100000, 'w');
+  for (int turn = 0; turn < 40; ++turn) {
+    for (int i = 0; i < 8; ++i)
+      BOOST_CHECK(!writer_object.put(std::to_string(turn * 8 + i), value));
+    auto ws = writer_object.end_turn();
+    auto seq = ws.seq();
+    BOOST_REQUIRE(!submit_wait(std::move(ws)));
+    writer_object.committed(seq);
+  }
+  stop = true;
+  for (auto& t : readers)
+    t.join();
+  BOOST_TEST_MESSAGE(reads.load()
+                     << " reads during " << writer().stats().map_growths
+                     << " map growths");
+  BOOST_CHECK_EQUAL(bad_reads.load(), 0);
+  BOOST_CHECK_GT(reads.load(), 0);
+  BOOST_CHECK_GE(writer().stats().map_growths, 5u);
 }
 
 BOOST_AUTO_TEST_CASE(map_full_fails_only_the_write_sets_that_do_not_fit) {

@@ -6,6 +6,8 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/settings.hpp>
 
+#include <caf/sec.hpp>
+
 #include "durable/errc.hpp"
 #include "durable/jurisdiction.hpp"
 #include "durable/location_hint.hpp"
@@ -104,4 +106,27 @@ BOOST_AUTO_TEST_CASE(node_config_errors_are_specific) {
   BOOST_REQUIRE(!y);
   BOOST_CHECK_EQUAL(durable::message_of(y.error()),
                     "unsupported jurisdiction: \"xx\"");
+}
+
+BOOST_AUTO_TEST_CASE(errors_classify_and_render) {
+  caf::error none;
+  BOOST_CHECK_EQUAL(durable::message_of(none), "no error");
+  BOOST_CHECK(!durable::is_retryable(none));
+  BOOST_CHECK(!durable::is_overloaded(none));
+  BOOST_CHECK(!durable::is(none, durable::errc::overloaded));
+  auto overloaded = durable::make_error(durable::errc::overloaded);
+  BOOST_CHECK(durable::is_overloaded(overloaded));
+  BOOST_CHECK(!durable::is_retryable(overloaded));
+  auto reset = durable::make_error(durable::errc::object_reset, "gone");
+  BOOST_CHECK(durable::is_object_reset(reset));
+  BOOST_CHECK(durable::is_retryable(reset));
+  BOOST_CHECK_EQUAL(durable::message_of(reset), "gone");
+  auto thrown = durable::make_error(durable::errc::exception_thrown, "boom");
+  BOOST_CHECK(durable::is_remote(thrown));
+  BOOST_CHECK(!durable::is_retryable(thrown));
+  BOOST_CHECK(
+      durable::is_retryable(caf::make_error(caf::sec::request_timeout)));
+  BOOST_CHECK_EQUAL(
+      durable::message_of(durable::make_error(durable::errc::invalid_id)),
+      "Invalid Durable Object ID: must be 64 hex digits");
 }

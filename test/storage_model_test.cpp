@@ -8,12 +8,15 @@
 // are sealed, committed late, discarded and rolled back at random, and the
 // engine is reopened now and then, so lists merge overlays with LMDB.
 
+#include <algorithm>
+#include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>

@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE storage
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>

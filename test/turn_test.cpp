@@ -15,13 +15,15 @@ namespace {
 using put_atom = caf::atom_constant<caf::atom("put")>;
 using big_atom = caf::atom_constant<caf::atom("big")>;
 using tell_atom = caf::atom_constant<caf::atom("tell")>;
+using loose_atom = caf::atom_constant<caf::atom("loose")>;
 
 using store_api =
     caf::typed_actor<caf::replies_to<inc_atom>::with<int64_t>,
                      caf::replies_to<get_atom>::with<int64_t>,
                      caf::replies_to<throw_atom>::with<int64_t>,
                      caf::replies_to<big_atom, int>::with<int64_t>,
-                     caf::replies_to<tell_atom, counter_stub>::with<int64_t>>;
+                     caf::replies_to<tell_atom, counter_stub>::with<int64_t>,
+                     caf::replies_to<loose_atom, bool>::with<int64_t>>;
 
 /// A counter kept in storage under "value".
 class stored_counter : public durable::object<store_api> {
@@ -56,6 +58,15 @@ public:
           for (int i = 0; i < n; ++i)
             storage().put("blob-" + std::to_string(i), blob);
           return bump();
+        },
+        [this](loose_atom, bool then_sync) {
+          // Too much for a tiny map, written without holding the reply.
+          std::string blob(131072, 'z');
+          for (int i = 0; i < 12; ++i)
+            storage().put("loose-" + std::to_string(i), blob, {true});
+          if (then_sync)
+            sync();
+          return int64_t{42};
         },
         [this](tell_atom, const counter_stub& other) {
           std::string blob(131072, 'y');
@@ -163,4 +174,31 @@ BOOST_AUTO_TEST_CASE(storage_limits_surface_as_errors) {
   // big_atom ignores put errors; oversized values never reach storage, so
   // the turn still commits its counter.
   BOOST_CHECK_EQUAL(*a.call(5s, big_atom::value, 1), 1);
+}
+
+BOOST_AUTO_TEST_CASE(unconfirmed_writes_do_not_hold_output_unless_synced) {
+  auto cfg = test_settings();
+  cfg.map_size = size_t{1} << 20;
+  cfg.max_map_size = size_t{1} << 20;
+  fixture fx{cfg};
+  auto a = stores(fx).get_by_name("loose");
+  BOOST_CHECK_EQUAL(*a.call(5s, inc_atom::value), 1);
+  // The reply leaves before the (failing) commit ...
+  auto x = a.call(10s, loose_atom::value, false);
+  BOOST_REQUIRE(x);
+  BOOST_CHECK_EQUAL(*x, 42);
+  // ... while sync() makes it wait and report the failure.
+  auto y = a.call(10s, loose_atom::value, true);
+  BOOST_REQUIRE(!y);
+  BOOST_CHECK_MESSAGE(durable::is_object_reset(y.error()),
+                      fx.sys.render(y.error()));
+  // Requests that raced into the old instance learn of the reset.
+  auto z = a.call(5s, get_atom::value);
+  if (!z) {
+    BOOST_CHECK_MESSAGE(durable::is_object_reset(z.error()),
+                        fx.sys.render(z.error()));
+    z = a.call(5s, get_atom::value);
+  }
+  BOOST_REQUIRE(z);
+  BOOST_CHECK_EQUAL(*z, 1);
 }

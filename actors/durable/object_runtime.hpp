@@ -80,6 +80,10 @@ public:
   /// Sends through `f` now, or after the writes made so far are durable.
   void send_gated(std::function<void()> f);
 
+  /// Makes this turn's output wait until every write made so far is durable,
+  /// including writes that allowed unconfirmed output.
+  void sync() noexcept { sync_requested_ = true; }
+
   /// Runs when the object's alarm is due. The alarm is deleted before this
   /// runs (set a new one here to repeat); if this throws, the deletion and
   /// all other writes of the turn are undone and the alarm is retried with
@@ -120,6 +124,9 @@ private:
   /// since it was scheduled, or deletes it unrun when `drop` is set.
   caf::message on_alarm(int64_t scheduled, uint32_t retry, bool drop);
 
+  /// Quits a broken instance once nothing is queued for it.
+  void quit_if_drained(caf::scheduled_actor* self);
+
   /// Handles a commit completion.
   void on_commit(caf::scheduled_actor* self, uint64_t seq,
                  const caf::error& err);
@@ -130,6 +137,9 @@ private:
   object_storage storage_;
   std::shared_ptr<storage_engine> engine_;
   output_gate gate_;
+  bool sync_requested_ = false;
+  /// Set once a commit failed: the instance only drains its queue.
+  caf::error broken_;
 };
 
 } // namespace durable
