@@ -348,7 +348,7 @@ BOOST_AUTO_TEST_CASE(shutdown_and_misuse) {
   BOOST_CHECK_EQUAL(**st.get("a"), "1");
 }
 
-BOOST_AUTO_TEST_CASE(pipelined_increments_beat_the_fsync_rate) {
+BOOST_AUTO_TEST_CASE(pipelined_increments_share_transactions) {
   reopen();
   auto st = open(1);
   std::atomic<uint64_t> completed{0};
@@ -378,8 +378,9 @@ BOOST_AUTO_TEST_CASE(pipelined_increments_beat_the_fsync_rate) {
                        << " transactions");
   BOOST_CHECK_EQUAL(completed.load(), n);
   BOOST_CHECK_EQUAL(**st.get_value<int64_t>("count"), int64_t{n});
-  // One fsync per increment would stay below ~3.4k/s on this machine.
-  BOOST_CHECK_GT(n / secs, 5000.0);
+  // Group commit: many pipelined turns share each transaction (and fsync).
+  // Speed itself is the benchmarks' business, not a test's.
+  BOOST_CHECK_LT(stats.transactions, n / 10);
 }
 
 BOOST_AUTO_TEST_CASE(acknowledged_writes_survive_kill_9) {
