@@ -5,6 +5,9 @@
 #define BOOST_TEST_MODULE turn
 #include <boost/test/unit_test.hpp>
 
+#include <filesystem>
+#include <fstream>
+
 #include "test_objects.hpp"
 
 using namespace std::chrono_literals;
@@ -16,6 +19,7 @@ using put_atom = caf::atom_constant<caf::atom("put")>;
 using big_atom = caf::atom_constant<caf::atom("big")>;
 using tell_atom = caf::atom_constant<caf::atom("tell")>;
 using loose_atom = caf::atom_constant<caf::atom("loose")>;
+using note_atom = caf::atom_constant<caf::atom("note")>;
 
 using store_api =
     caf::typed_actor<caf::replies_to<inc_atom>::with<int64_t>,
@@ -23,7 +27,8 @@ using store_api =
                      caf::replies_to<throw_atom>::with<int64_t>,
                      caf::replies_to<big_atom, int>::with<int64_t>,
                      caf::replies_to<tell_atom, counter_stub>::with<int64_t>,
-                     caf::replies_to<loose_atom, bool>::with<int64_t>>;
+                     caf::replies_to<loose_atom, bool>::with<int64_t>,
+                     caf::replies_to<note_atom, std::string>::with<int64_t>>;
 
 /// A counter kept in storage under "value".
 class stored_counter : public durable::object<store_api> {
@@ -67,6 +72,10 @@ public:
           if (then_sync)
             sync();
           return int64_t{42};
+        },
+        [this](note_atom, const std::string& text) {
+          storage().put("note:" + text, text);
+          return bump();
         },
         [this](tell_atom, const counter_stub& other) {
           std::string blob(131072, 'y');
@@ -201,4 +210,43 @@ BOOST_AUTO_TEST_CASE(unconfirmed_writes_do_not_hold_output_unless_synced) {
   }
   BOOST_REQUIRE(z);
   BOOST_CHECK_EQUAL(*z, 1);
+}
+
+BOOST_AUTO_TEST_CASE(eu_objects_keep_their_bytes_in_the_eu_environment) {
+  namespace fs = std::filesystem;
+  temp_dir dir;
+  auto cfg = test_settings();
+  cfg.data_dir = dir.path + "/data";
+  const std::string eu_marker = "EU-OBJECT-MARKER-3b9d71";
+  const std::string global_marker = "GLOBAL-OBJECT-MARKER-8e21c4";
+  {
+    fixture fx{cfg};
+    auto ns = stores(fx);
+    auto eu = ns.jurisdiction(durable::jurisdiction::eu);
+    BOOST_CHECK_EQUAL(
+        *eu.get_by_name("x").call(5s, note_atom::value, eu_marker), 1);
+    BOOST_CHECK_EQUAL(
+        *ns.get_by_name("x").call(5s, note_atom::value, global_marker), 1);
+  }
+  auto slurp = [](const fs::path& p) {
+    std::ifstream in{p, std::ios::binary};
+    return std::string{std::istreambuf_iterator<char>{in}, {}};
+  };
+  bool eu_found = false;
+  bool global_found = false;
+  for (auto& entry : fs::recursive_directory_iterator(cfg.data_dir)) {
+    if (!entry.is_regular_file())
+      continue;
+    auto bytes = slurp(entry.path());
+    auto in_eu = entry.path().parent_path().filename() == "eu";
+    auto has_eu = bytes.find(eu_marker) != std::string::npos;
+    if (in_eu)
+      eu_found = eu_found || has_eu;
+    else
+      BOOST_CHECK_MESSAGE(!has_eu, "eu bytes in " << entry.path());
+    global_found =
+        global_found || bytes.find(global_marker) != std::string::npos;
+  }
+  BOOST_CHECK(eu_found);
+  BOOST_CHECK(global_found);
 }
