@@ -43,21 +43,28 @@ void output_gate::confirm(uint64_t seq) {
   if (seq > confirmed_)
     confirmed_ = seq;
   // Sequence numbers grow along each queue, so release from the front.
-  while (!replies_.empty() && replies_.front().seq <= confirmed_) {
-    deliver(replies_.front());
-    replies_.pop_front();
+  while (replies_head_ < replies_.size() &&
+         replies_[replies_head_].seq <= confirmed_)
+    deliver(replies_[replies_head_++]);
+  if (replies_head_ == replies_.size()) {
+    replies_.clear();
+    replies_head_ = 0;
   }
-  while (!sends_.empty() && sends_.front().seq <= confirmed_) {
-    sends_.front().fn();
-    sends_.pop_front();
+  while (sends_head_ < sends_.size() && sends_[sends_head_].seq <= confirmed_)
+    sends_[sends_head_++].fn();
+  if (sends_head_ == sends_.size()) {
+    sends_.clear();
+    sends_head_ = 0;
   }
 }
 
 void output_gate::fail(const caf::error& err) {
-  for (auto& x : replies_)
-    x.rp.deliver(err);
+  for (auto i = replies_head_; i < replies_.size(); ++i)
+    replies_[i].rp.deliver(err);
   replies_.clear();
+  replies_head_ = 0;
   sends_.clear();
+  sends_head_ = 0;
   turn_sends_.clear();
 }
 

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <vector>
 
@@ -34,7 +33,8 @@ public:
 
   /// Returns whether any output is held.
   bool holding() const noexcept {
-    return !replies_.empty() || !sends_.empty() || !turn_sends_.empty();
+    return replies_head_ < replies_.size() || sends_head_ < sends_.size() ||
+           !turn_sends_.empty();
   }
 
   // -- modifiers --------------------------------------------------------------
@@ -80,10 +80,14 @@ private:
 
   static void deliver(held_reply& x);
 
+  // Vectors with a read position instead of deques: an idle object's gate
+  // owns no heap memory (an empty std::deque allocates a chunk up front).
   uint64_t barrier_ = 0;
   uint64_t confirmed_ = 0;
-  std::deque<held_reply> replies_;
-  std::deque<held_send> sends_;
+  std::vector<held_reply> replies_;
+  size_t replies_head_ = 0;
+  std::vector<held_send> sends_;
+  size_t sends_head_ = 0;
   std::vector<send_function> turn_sends_;
 };
 
