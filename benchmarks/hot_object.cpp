@@ -12,7 +12,8 @@ int main(int argc, char** argv) {
   auto opts = bench::options::parse(argc, argv);
   int clients = static_cast<int>(opts.get("clients", 4));
   int depth = static_cast<int>(opts.get("depth", 64));
-  bench::durable_setup env;
+  int threads = static_cast<int>(opts.get("threads", 2));
+  bench::durable_setup env{threads};
   auto& sys = env.sys;
   auto& dir = env.dir;
   auto ns = env.bind<bench::stored_counter>("hot");
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
   r.unit = "increments/s";
   r.baseline_name = "raw LMDB, one fsync'd commit per increment";
   r.params = {{"clients", std::to_string(clients)},
+              {"caf_threads", std::to_string(threads)},
               {"depth_per_client", std::to_string(depth)},
               {"in_flight", std::to_string(clients * depth)},
               {"seconds_per_run", std::to_string(opts.seconds)}};

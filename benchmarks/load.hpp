@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -129,19 +130,21 @@ struct scratch_dir {
 
 namespace bench {
 
-/// An actor system on both cores with a deployment in a scratch directory.
+/// An actor system with a deployment in a scratch directory.
 struct durable_setup {
   scratch_dir dir;
   durable::config cfg;
   caf::actor_system sys;
   durable::deployment dep;
 
-  durable_setup() : sys(two_threads(cfg)), dep(open(sys, dir.path)) {
+  /// `threads`: CAF worker threads (the storage writer has its own thread).
+  explicit durable_setup(int threads = 2)
+      : sys(with_threads(cfg, threads)), dep(open(sys, dir.path)) {
     // nop
   }
 
-  static durable::config& two_threads(durable::config& cfg) {
-    cfg.set("scheduler.max-threads", 2);
+  static durable::config& with_threads(durable::config& cfg, int threads) {
+    cfg.set("scheduler.max-threads", static_cast<size_t>(threads));
     return cfg;
   }
 
@@ -157,8 +160,8 @@ struct durable_setup {
 
   template <class T>
   durable::object_namespace<typename T::interface_type>
-  bind(const std::string& key) {
-    auto ns = dep.bind<T>(key);
+  bind(const std::string& key, durable::namespace_options opts = {}) {
+    auto ns = dep.bind<T>(key, opts);
     if (!ns)
       throw std::runtime_error(durable::message_of(ns.error()));
     return std::move(*ns);

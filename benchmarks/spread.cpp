@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
   int clients = static_cast<int>(opts.get("clients", 4));
   int depth = static_cast<int>(opts.get("depth", 64));
   auto objects = static_cast<size_t>(opts.get("objects", 10000));
-  bench::durable_setup env;
+  int threads = static_cast<int>(opts.get("threads", 2));
+  bench::durable_setup env{threads};
   auto& sys = env.sys;
   auto& dir = env.dir;
   auto ns = env.bind<bench::stored_counter>("spread");
@@ -79,6 +80,7 @@ int main(int argc, char** argv) {
         {"objects", std::to_string(objects)},
         {"distribution", name == "spread_zipf" ? "zipf s=1.1" : "uniform"},
         {"clients", std::to_string(clients)},
+        {"caf_threads", std::to_string(threads)},
         {"in_flight", std::to_string(clients * depth)},
         {"seconds_per_run", std::to_string(opts.seconds)}};
     for (int run = 0; run < opts.runs; ++run) {
