@@ -1,5 +1,7 @@
 #include "durable/errc.hpp"
 
+#include <cstring>
+
 #include <caf/actor_system_config.hpp>
 #include <caf/message.hpp>
 #include <caf/sec.hpp>
@@ -82,6 +84,18 @@ caf::error make_error(errc x) {
 caf::error make_error(errc x, std::string what) {
   return caf::error{static_cast<uint8_t>(x), durable_category,
                     caf::make_message(std::move(what))};
+}
+
+caf::error make_os_error(std::string_view context, const char* what,
+                         const std::string& path, int err) {
+  std::string text{context};
+  text += ": cannot ";
+  text += what;
+  text += " '";
+  text += path;
+  text += "': ";
+  text += std::strerror(err);
+  return make_error(errc::storage_failure, std::move(text));
 }
 
 bool is(const caf::error& err, errc x) {

@@ -35,13 +35,7 @@ struct fd_guard {
 };
 
 caf::error os_error(const char* what, const std::string& path, int err) {
-  std::string text = "deployment secret: cannot ";
-  text += what;
-  text += " '";
-  text += path;
-  text += "': ";
-  text += std::strerror(err);
-  return make_error(errc::storage_failure, std::move(text));
+  return make_os_error("deployment secret", what, path, err);
 }
 
 caf::error bad_file(const std::string& path, const char* why) {

@@ -26,15 +26,10 @@ MDB_val as_val(std::string_view x) {
 
 caf::error os_error(std::string_view env_name, const char* what,
                     const std::string& path, int err) {
-  std::string text = "storage failure in environment \"";
-  text += env_name;
-  text += "\": cannot ";
-  text += what;
-  text += " '";
-  text += path;
-  text += "': ";
-  text += std::strerror(err);
-  return make_error(errc::storage_failure, std::move(text));
+  std::string context = "storage failure in environment \"";
+  context += env_name;
+  context += '"';
+  return make_os_error(context, what, path, err);
 }
 
 } // namespace

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
@@ -60,6 +61,11 @@ caf::error make_error(errc x);
 
 /// Makes an error of category `durable_category` with text `what`.
 caf::error make_error(errc x, std::string what);
+
+/// Makes an `errc::storage_failure` for a failed system call:
+/// "<context>: cannot <what> '<path>': <strerror(err)>".
+caf::error make_os_error(std::string_view context, const char* what,
+                         const std::string& path, int err);
 
 /// Returns whether `err` is of category `durable_category` with code `x`.
 bool is(const caf::error& err, errc x);
