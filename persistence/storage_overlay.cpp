@@ -252,8 +252,9 @@ void storage_overlay::discard_turn() {
 }
 
 void storage_overlay::committed(uint64_t seq) {
-  while (!pending_.empty() && pending_.front()->seq <= seq) {
-    auto& done = *pending_.front();
+  while (pending_head_ < pending_.size() &&
+         pending_[pending_head_]->seq <= seq) {
+    auto& done = *pending_[pending_head_];
     for (auto& kv : done.ops) {
       auto i = inflight_.find(kv.first);
       if (i != inflight_.end() && i->second.seq == done.seq)
@@ -266,7 +267,11 @@ void storage_overlay::committed(uint64_t seq) {
       inflight_alarm_seq_ = 0;
     }
     last_committed_ = done.seq;
-    pending_.pop_front();
+    pending_[pending_head_++].reset();
+  }
+  if (pending_head_ == pending_.size()) {
+    pending_.clear();
+    pending_head_ = 0;
   }
 }
 
@@ -274,6 +279,7 @@ void storage_overlay::reset() {
   reset_turn();
   inflight_.clear();
   pending_.clear();
+  pending_head_ = 0;
   hidden_by_ = 0;
   inflight_alarm_ = alarm_op{};
   inflight_alarm_seq_ = 0;

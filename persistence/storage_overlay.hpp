@@ -94,7 +94,7 @@ public:
   /// Drops everything (the object's commit failed).
   void reset();
 
-  bool has_pending() const noexcept { return !pending_.empty(); }
+  bool has_pending() const noexcept { return pending_head_ < pending_.size(); }
 
   uint64_t last_sealed() const noexcept { return next_seq_ - 1; }
 
@@ -139,7 +139,10 @@ private:
   std::vector<undo_entry> undo_;
 
   // Sealed turns awaiting `committed`, oldest first.
-  std::deque<std::shared_ptr<const write_set_data>> pending_;
+  // A vector with a read position, not a deque: an idle object's overlay
+  // owns no heap memory (an empty std::deque allocates a chunk up front).
+  std::vector<std::shared_ptr<const write_set_data>> pending_;
+  size_t pending_head_ = 0;
   inflight_map inflight_;
   uint64_t hidden_by_ = 0; // seq of an in-flight delete_all
   alarm_op inflight_alarm_;
