@@ -247,9 +247,12 @@ caf::expected<live_object> namespace_core::spawn(caf::event_based_actor* self,
     return obj;
   auto ns = caf::actor_cast<caf::actor>(self);
   auto rt = obj->runtime;
-  obj->actor->get()->attach_functor([ns, id, rt](const caf::error&) {
+  // Runs in the actor's cleanup, while the object (and its ID) still exists;
+  // pointing at the object's ID keeps this per-object closure small.
+  auto idp = obj->id;
+  obj->actor->get()->attach_functor([ns, idp, rt](const caf::error&) {
     rt->close();
-    caf::anon_send(ns, evicted_atom::value, id,
+    caf::anon_send(ns, evicted_atom::value, *idp,
                    reinterpret_cast<uintptr_t>(rt));
   });
   auto& sh = shard_for(id);

@@ -50,7 +50,8 @@ public:
                  object_context ctx) -> caf::expected<live_object> {
       auto hdl = sys.spawn<T, caf::lazy_init>(std::move(ctx));
       auto ptr = static_cast<T*>(caf::actor_cast<caf::abstract_actor*>(hdl));
-      return live_object{caf::actor_cast<caf::strong_actor_ptr>(hdl), ptr};
+      return live_object{caf::actor_cast<caf::strong_actor_ptr>(hdl), ptr,
+                         &ptr->id()};
     };
     auto core = bind_impl(std::move(key), opts, std::move(fn));
     if (!core)

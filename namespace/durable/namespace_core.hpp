@@ -47,6 +47,8 @@ struct object_context {
 struct live_object {
   caf::strong_actor_ptr actor;
   object_runtime* runtime = nullptr;
+  /// The object's own copy of its ID (valid while the actor lives).
+  const object_id* id = nullptr;
 };
 
 /// The shared state of one namespace on this node: its ID factory, the map of
