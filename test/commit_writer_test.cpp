@@ -17,6 +17,7 @@
 
 #include "durable/errc.hpp"
 #include "durable/storage_engine.hpp"
+#include "storage_fixture.hpp"
 
 using namespace durable;
 
@@ -28,28 +29,9 @@ object_bytes make_id(uint32_t x) {
   return id;
 }
 
-struct fixture {
-  std::string dir;
-  std::unique_ptr<storage_engine> engine;
-
-  fixture() {
-    char tmpl[] = "/tmp/durable-writer-XXXXXX";
-    BOOST_REQUIRE(mkdtemp(tmpl) != nullptr);
-    dir = tmpl;
-  }
-
-  ~fixture() {
-    engine.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-
-  void reopen(storage_options opts = {}) {
-    engine.reset();
-    opts.data_dir = dir;
-    auto res = storage_engine::open(opts);
-    BOOST_REQUIRE(res);
-    engine = std::move(*res);
+struct fixture : test::engine_fixture {
+  fixture() : engine_fixture("durable-writer") {
+    // nop
   }
 
   object_storage open(uint32_t id) {
@@ -62,14 +44,6 @@ struct fixture {
     auto res = engine->writer(jurisdiction::none);
     BOOST_REQUIRE(res);
     return **res;
-  }
-
-  caf::error submit_wait(write_set ws) {
-    std::promise<caf::error> done;
-    auto result = done.get_future();
-    engine->submit(std::move(ws),
-                   [&done](const caf::error& err) { done.set_value(err); });
-    return result.get();
   }
 };
 

@@ -15,6 +15,7 @@
 
 #include "durable/errc.hpp"
 #include "durable/storage_engine.hpp"
+#include "storage_fixture.hpp"
 
 using namespace durable;
 using namespace std::string_literals;
@@ -27,45 +28,14 @@ object_bytes make_id(uint8_t x) {
   return id;
 }
 
-struct fixture {
-  std::string dir;
-  std::unique_ptr<storage_engine> engine;
-
-  fixture() {
-    char tmpl[] = "/tmp/durable-storage-XXXXXX";
-    BOOST_REQUIRE(mkdtemp(tmpl) != nullptr);
-    dir = tmpl;
-    reopen();
-  }
-
-  ~fixture() {
-    engine.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-
-  void reopen(storage_options opts = {}) {
-    engine.reset();
-    opts.data_dir = dir;
-    auto res = storage_engine::open(opts);
-    BOOST_REQUIRE(res);
-    engine = std::move(*res);
-  }
+struct fixture : test::engine_fixture {
+  fixture() : engine_fixture("durable-storage") { reopen(); }
 
   object_storage open(uint8_t id, jurisdiction j = jurisdiction::none,
                       uint32_t ns = 1) {
     auto res = engine->open_object(j, ns, make_id(id));
     BOOST_REQUIRE(res);
     return std::move(*res);
-  }
-
-  // Submits `ws` and waits for its completion.
-  caf::error submit_wait(write_set ws) {
-    std::promise<caf::error> done;
-    auto result = done.get_future();
-    engine->submit(std::move(ws),
-                   [&done](const caf::error& err) { done.set_value(err); });
-    return result.get();
   }
 
   // Seals the current turn of `st`, commits it and reports back.
