@@ -21,6 +21,7 @@ config::config() {
       .add<std::string>("secret-file",
                         "file with the 32-byte deployment secret")
       .add<std::string>("secret", "deployment secret as 64 hex digits")
+      .add<std::string>("script", "program name recorded for new namespaces")
       .add<caf::timespan>("idle-timeout", "evict objects idle this long")
       .add<size_t>("max-queued", "maximum queued requests per object")
       .add<size_t>("map-size", "initial LMDB map size in bytes")
@@ -37,6 +38,7 @@ settings::from_config(const caf::actor_system_config& cfg) {
   result.data_dir = caf::get_or(cfg, "durable.data-dir", result.data_dir);
   result.secret_file = caf::get_or(cfg, "durable.secret-file", std::string{});
   result.secret_hex = caf::get_or(cfg, "durable.secret", std::string{});
+  result.script = caf::get_or(cfg, "durable.script", std::string{});
   result.idle_timeout =
       caf::get_or(cfg, "durable.idle-timeout", result.idle_timeout);
   auto max_queued =

@@ -20,12 +20,12 @@ namespace {
 
 /// Namespaces of this process by key, so that a deserialized stub finds its
 /// namespace again.
-struct namespace_registry {
+struct live_namespaces {
   std::mutex mtx;
   std::unordered_map<std::string, std::weak_ptr<namespace_core>> entries;
 
-  static namespace_registry& instance() {
-    static namespace_registry registry;
+  static live_namespaces& instance() {
+    static live_namespaces registry;
     return registry;
   }
 };
@@ -35,7 +35,7 @@ struct namespace_registry {
 namespace detail {
 
 std::shared_ptr<namespace_core> find_namespace(const std::string& key) {
-  auto& reg = namespace_registry::instance();
+  auto& reg = live_namespaces::instance();
   std::lock_guard<std::mutex> guard{reg.mtx};
   auto i = reg.entries.find(key);
   return i != reg.entries.end() ? i->second.lock() : nullptr;
@@ -61,6 +61,7 @@ struct deployment::state {
   durable::settings cfg;
   deployment_secret secret;
   std::shared_ptr<storage_engine> engine;
+  std::unique_ptr<namespace_registry> registry;
   std::mutex mtx;
   std::vector<std::shared_ptr<namespace_core>> namespaces;
   caf::actor alarms;
@@ -120,8 +121,16 @@ caf::expected<deployment> deployment::open(caf::actor_system& sys,
   auto engine = storage_engine::open(std::move(sopts));
   if (!engine)
     return std::move(engine.error());
-  std::unique_ptr<state> ptr{new state{
-      sys, std::move(cfg), std::move(*secret), std::move(*engine), {}, {}, {}}};
+  std::shared_ptr<storage_engine> shared_engine = std::move(*engine);
+  auto registry = std::make_unique<namespace_registry>(shared_engine);
+  std::unique_ptr<state> ptr{new state{sys,
+                                       std::move(cfg),
+                                       std::move(*secret),
+                                       std::move(shared_engine),
+                                       std::move(registry),
+                                       {},
+                                       {},
+                                       {}}};
   alarm_scheduler_config acfg;
   acfg.engine = ptr->engine;
   acfg.resolve = [st = ptr.get()](jurisdiction j, uint32_t ns) {
@@ -140,18 +149,26 @@ caf::expected<deployment> deployment::open(caf::actor_system& sys,
 // -- namespaces ---------------------------------------------------------------
 
 caf::expected<std::shared_ptr<namespace_core>>
-deployment::bind_impl(std::string key, namespace_options opts,
+deployment::bind_impl(std::string name, namespace_options opts,
                       namespace_core::spawn_function fn) {
   if (!state_)
     return make_error(errc::unavailable, "the deployment was moved from");
-  if (key.empty())
+  if (name.empty())
     return make_error(errc::invalid_argument,
-                      "a namespace key must not be empty");
+                      "a namespace name must not be empty");
   std::lock_guard<std::mutex> guard{state_->mtx};
+  if (opts.script.empty())
+    opts.script = state_->cfg.script;
+  auto record = state_->registry->ensure(name, opts.script);
+  if (!record)
+    return std::move(record.error());
+  // The record's ID is the unique key; a renamed class keeps it, so binding
+  // the old and the new name would give one namespace two actors.
+  auto& key = record->id;
   for (auto& ns : state_->namespaces)
     if (ns->key() == key)
       return make_error(errc::invalid_argument,
-                        "namespace \"" + key + "\" is already bound");
+                        "namespace \"" + name + "\" is already bound");
   if (opts.idle_timeout <= caf::timespan{0})
     opts.idle_timeout = state_->cfg.idle_timeout;
   if (opts.max_queued == 0)
@@ -162,10 +179,26 @@ deployment::bind_impl(std::string key, namespace_options opts,
                                                state_->engine, std::move(fn));
   core->start();
   state_->namespaces.push_back(core);
-  auto& reg = namespace_registry::instance();
+  auto& reg = live_namespaces::instance();
   std::lock_guard<std::mutex> reg_guard{reg.mtx};
   reg.entries[key] = core;
   return core;
+}
+
+caf::expected<migration_result>
+deployment::migrate(std::vector<migration> migrations) {
+  if (!state_)
+    return make_error(errc::unavailable, "the deployment was moved from");
+  for (auto& m : migrations)
+    for (auto& def : m.new_classes)
+      if (def.script.empty())
+        def.script = state_->cfg.script;
+  // Holding the lock keeps `bind` from binding a class while it is deleted.
+  std::lock_guard<std::mutex> guard{state_->mtx};
+  std::vector<std::string> bound;
+  for (auto& ns : state_->namespaces)
+    bound.push_back(ns->key());
+  return state_->registry->apply(migrations, bound);
 }
 
 void deployment::shutdown() {
@@ -195,6 +228,10 @@ const durable::settings& deployment::settings() const noexcept {
 
 caf::actor_system& deployment::system() const noexcept {
   return state_->sys;
+}
+
+const namespace_registry& deployment::registry() const noexcept {
+  return *state_->registry;
 }
 
 } // namespace durable

@@ -207,6 +207,8 @@ struct commit_writer::impl {
       if (auto rc = mdb_put(txn, env->meta(), &k, &v, 0))
         return rc;
     }
+    if (ws.custom)
+      return ws.custom(txn);
     return 0;
   }
 };

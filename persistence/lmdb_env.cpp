@@ -95,24 +95,29 @@ environment::open(jurisdiction which, std::string dir,
 caf::error environment::open_impl(const storage_options& opts) {
   max_map_size_ = opts.max_map_size;
   max_batch_bytes_ = opts.max_batch_bytes;
-  if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST)
+  read_only_ = opts.read_only;
+  if (!read_only_ && ::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST)
     return os_error(name(), "create directory", dir_, errno);
   // LMDB forbids opening one environment twice in a process (closing the
   // second descriptor would drop the first one's fcntl locks), and a second
   // process would run a second writer. An flock on a file of our own (never
-  // on lock.mdb, see above) turns both mistakes into an error.
-  auto owner_path = dir_ + "/owner.lock";
-  owner_fd_ = ::open(owner_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (owner_fd_ < 0)
-    return os_error(name(), "open", owner_path, errno);
-  if (::flock(owner_fd_, LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) {
-      std::string text = "storage environment '";
-      text += dir_;
-      text += "' is already open in another storage engine";
-      return make_error(errc::unavailable, std::move(text));
+  // on lock.mdb, see above) turns both mistakes into an error. Read-only
+  // environments take no lock: LMDB supports readers in other processes
+  // while one process writes (the admin tool inspects a running server).
+  if (!read_only_) {
+    auto owner_path = dir_ + "/owner.lock";
+    owner_fd_ = ::open(owner_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (owner_fd_ < 0)
+      return os_error(name(), "open", owner_path, errno);
+    if (::flock(owner_fd_, LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK) {
+        std::string text = "storage environment '";
+        text += dir_;
+        text += "' is already open in another storage engine";
+        return make_error(errc::unavailable, std::move(text));
+      }
+      return os_error(name(), "lock", owner_path, errno);
     }
-    return os_error(name(), "lock", owner_path, errno);
   }
   int rc = mdb_env_create(&env_);
   if (rc != 0)
@@ -126,7 +131,8 @@ caf::error environment::open_impl(const storage_options& opts) {
   // MDB_NOTLS: reads run on whatever CAF worker thread runs the object, and
   // pooled read transactions move between threads. Default sync mode: every
   // commit is fsync'd before the writer reports it.
-  if ((rc = mdb_env_open(env_, dir_.c_str(), MDB_NOTLS, 0600)) != 0)
+  unsigned flags = MDB_NOTLS | (read_only_ ? MDB_RDONLY : 0u);
+  if ((rc = mdb_env_open(env_, dir_.c_str(), flags, 0600)) != 0)
     return error("mdb_env_open", rc);
   // A process killed with -9 leaves its reader slots behind; free them so
   // they neither pin old pages nor exhaust the slot table.
@@ -141,6 +147,8 @@ caf::error environment::open_impl(const storage_options& opts) {
   if ((rc = mdb_env_info(env_, &info)) != 0)
     return error("mdb_env_info", rc);
   map_size_ = info.me_mapsize;
+  if (read_only_)
+    return open_databases_read_only();
   // Create the named databases and check the layout version. A full map
   // (reopening a full environment with a small initial size) grows here:
   // no other transaction exists yet.
@@ -194,6 +202,52 @@ caf::error environment::open_impl(const storage_options& opts) {
     if (!*grown)
       return error("create databases", rc);
   }
+}
+
+caf::error environment::open_databases_read_only() {
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+  if (rc != 0)
+    return error("mdb_txn_begin", rc);
+  if ((rc = mdb_dbi_open(txn, "kv", 0, &kv_)) != 0 ||
+      (rc = mdb_dbi_open(txn, "alarms", 0, &alarms_)) != 0 ||
+      (rc = mdb_dbi_open(txn, "alarm_index", 0, &alarm_index_)) != 0 ||
+      (rc = mdb_dbi_open(txn, "meta", 0, &meta_)) != 0) {
+    mdb_txn_abort(txn);
+    return error("mdb_dbi_open", rc);
+  }
+  auto key = as_val(format_key);
+  MDB_val val;
+  rc = mdb_get(txn, meta_, &key, &val);
+  std::string stored;
+  if (rc == 0)
+    stored.assign(static_cast<const char*>(val.mv_data), val.mv_size);
+  // Commit keeps the database handles open (abort would close them).
+  if (auto crc = mdb_txn_commit(txn); crc != 0)
+    return error("mdb_txn_commit", crc);
+  if (rc != 0 && rc != MDB_NOTFOUND)
+    return error("mdb_get", rc);
+  if (stored != format_value) {
+    std::string text = "storage environment '";
+    text += dir_;
+    text += "' has unsupported format \"";
+    text += stored;
+    text += '"';
+    return make_error(errc::storage_failure, std::move(text));
+  }
+  return caf::none;
+}
+
+caf::error environment::adopt_map_size() {
+  std::lock_guard<resize_lock> guard{resize_};
+  // Size 0: take the size the writing process recorded in the file.
+  if (auto rc = mdb_env_set_mapsize(env_, 0))
+    return error("mdb_env_set_mapsize", rc);
+  MDB_envinfo info;
+  if (auto rc = mdb_env_info(env_, &info))
+    return error("mdb_env_info", rc);
+  map_size_ = info.me_mapsize;
+  return caf::none;
 }
 
 // -- environment: reading -----------------------------------------------------

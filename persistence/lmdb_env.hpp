@@ -58,7 +58,8 @@ class environment {
 public:
   // -- constructors, destructors, and assignment operators --------------------
 
-  /// Opens (creating when missing) the environment in directory `dir`.
+  /// Opens (creating when missing) the environment in directory `dir`; with
+  /// `opts.read_only`, opens an existing one for reading only.
   static caf::expected<std::shared_ptr<environment>>
   open(jurisdiction which, std::string dir, const storage_options& opts);
 
@@ -91,6 +92,10 @@ public:
 
   size_t max_batch_bytes() const noexcept { return max_batch_bytes_; }
 
+  /// Returns whether the environment was opened read-only (no lock, no
+  /// writer; another process may write it meanwhile).
+  bool read_only() const noexcept { return read_only_; }
+
   /// Makes an error for return code `rc` of LMDB call `op`.
   caf::error error(const char* op, int rc) const {
     return lmdb_error(name(), op, rc);
@@ -103,14 +108,25 @@ public:
   /// copy what you keep. A non-zero result of `f` becomes the error.
   template <class F>
   caf::error read(const char* op, F&& f) {
-    shared_guard guard{resize_};
-    MDB_txn* txn = nullptr;
-    if (auto rc = acquire_reader(txn))
-      return error(op, rc);
-    reader_guard release{this, txn};
-    if (auto rc = f(txn))
-      return error(op, rc);
-    return caf::none;
+    for (int attempt = 0;; ++attempt) {
+      {
+        shared_guard guard{resize_};
+        MDB_txn* txn = nullptr;
+        auto rc = acquire_reader(txn);
+        if (rc == 0) {
+          reader_guard release{this, txn};
+          if (auto frc = f(txn))
+            return error(op, frc);
+          return caf::none;
+        }
+        // Another process (the writer of a read-only environment) grew the
+        // map beyond ours: adopt its size and retry.
+        if (rc != MDB_MAP_RESIZED || attempt > 0)
+          return error(op, rc);
+      }
+      if (auto err = adopt_map_size())
+        return err;
+    }
   }
 
   // -- writing (commit writer thread only) ------------------------------------
@@ -136,6 +152,11 @@ private:
 
   caf::error open_impl(const storage_options& opts);
 
+  caf::error open_databases_read_only();
+
+  /// Takes over the map size recorded by a writer in another process.
+  caf::error adopt_map_size();
+
   int acquire_reader(MDB_txn*& txn);
 
   void release_reader(MDB_txn* txn) noexcept;
@@ -143,6 +164,7 @@ private:
   jurisdiction which_;
   std::string dir_;
   int owner_fd_ = -1;
+  bool read_only_ = false;
   MDB_env* env_ = nullptr;
   MDB_dbi kv_ = 0;
   MDB_dbi alarms_ = 0;

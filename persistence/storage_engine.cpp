@@ -13,6 +13,7 @@
 #include "alarm_store.hpp"
 #include "durable/errc.hpp"
 #include "lmdb_env.hpp"
+#include "storage_engine_impl.hpp"
 #include "write_set_data.hpp"
 
 namespace durable {
@@ -22,10 +23,6 @@ namespace {
 // Namespace keys are stored as LMDB keys in `meta` (prefix + key).
 constexpr size_t max_namespace_key_size = 400;
 
-constexpr std::string_view ns_prefix = "ns/";
-
-constexpr std::string_view ns_next_key = "ns-next";
-
 constexpr size_t page_size = 4096;
 
 size_t round_to_page(size_t x) {
@@ -33,6 +30,14 @@ size_t round_to_page(size_t x) {
     return x - x % page_size;
   return (x + page_size - 1) / page_size * page_size;
 }
+
+constexpr std::array<jurisdiction, 5> all_jurisdictions{
+    jurisdiction::none, jurisdiction::eu, jurisdiction::fedramp,
+    jurisdiction::fedramp_high, jurisdiction::us};
+
+} // namespace
+
+namespace detail {
 
 std::string be32(uint32_t x) {
   std::string result(4, '\0');
@@ -52,62 +57,66 @@ bool parse_be32(std::string_view x, uint32_t& out) {
   return true;
 }
 
-constexpr std::array<jurisdiction, 5> all_jurisdictions{
-    jurisdiction::none, jurisdiction::eu, jurisdiction::fedramp,
-    jurisdiction::fedramp_high, jurisdiction::us};
+caf::error read_only_error() {
+  return make_error(errc::unavailable,
+                    "the storage engine is read-only: writes need a data "
+                    "directory no other process has open");
+}
 
-} // namespace
+} // namespace detail
+
+using detail::be32;
+using detail::ns_next_key;
+using detail::ns_prefix;
+using detail::parse_be32;
 
 // -- impl ---------------------------------------------------------------------
 
-struct storage_engine::impl {
-  struct slot {
-    std::shared_ptr<detail::environment> env;
-    std::unique_ptr<commit_writer> writer;
-  };
+std::string storage_engine::impl::env_dir(jurisdiction j) const {
+  std::string result = opts.data_dir;
+  result += '/';
+  result += storage_name(j);
+  return result;
+}
 
-  storage_options opts;
-  std::mutex mtx; // guards opening environments and `stopped`
-  std::array<slot, 8> slots;
-  // Lock-free lookup for `submit`, set once when the slot opens.
-  std::array<std::atomic<commit_writer*>, 8> writers{};
-  bool stopped = false;
-  std::mutex ns_mtx; // serializes namespace number assignment
-  std::map<std::pair<uint8_t, std::string>, uint32_t> ns_cache;
+bool storage_engine::impl::env_exists(jurisdiction j) const {
+  std::error_code ec;
+  return std::filesystem::exists(env_dir(j) + "/data.mdb", ec);
+}
 
-  std::string env_dir(jurisdiction j) const {
-    std::string result = opts.data_dir;
-    result += '/';
-    result += storage_name(j);
-    return result;
-  }
-
-  bool env_exists(jurisdiction j) const {
-    std::error_code ec;
-    return std::filesystem::exists(env_dir(j) + "/data.mdb", ec);
-  }
-
-  // Returns the slot of `j`, opening it if needed; null if `create` is false
-  // and the environment does not exist yet.
-  caf::expected<slot*> get(jurisdiction j, bool create) {
-    std::lock_guard<std::mutex> guard{mtx};
-    auto& s = slots[static_cast<uint8_t>(j) & 7];
-    if (s.env)
-      return &s;
-    if (stopped)
-      return make_error(errc::unavailable, "the storage engine is shut down");
-    if (!create && !env_exists(j))
-      return nullptr;
-    auto env = detail::environment::open(j, env_dir(j), opts);
-    if (!env)
-      return std::move(env.error());
-    s.env = std::move(*env);
+caf::expected<storage_engine::impl::slot*>
+storage_engine::impl::get(jurisdiction j, bool create) {
+  std::lock_guard<std::mutex> guard{mtx};
+  auto& s = slots[static_cast<uint8_t>(j) & 7];
+  if (s.env)
+    return &s;
+  if (stopped)
+    return make_error(errc::unavailable, "the storage engine is shut down");
+  if ((!create || opts.read_only) && !env_exists(j))
+    return nullptr;
+  auto env = detail::environment::open(j, env_dir(j), opts);
+  if (!env)
+    return std::move(env.error());
+  s.env = std::move(*env);
+  if (!opts.read_only) {
     s.writer = std::make_unique<commit_writer>(s.env);
     writers[static_cast<uint8_t>(j) & 7].store(s.writer.get(),
                                                std::memory_order_release);
-    return &s;
   }
-};
+  return &s;
+}
+
+caf::expected<storage_engine::impl::slot*>
+storage_engine::impl::require(jurisdiction j) {
+  auto s = get(j, true);
+  if (s && *s == nullptr) {
+    std::string text = "no storage environment '";
+    text += env_dir(j);
+    text += "' (read-only engines do not create environments)";
+    return make_error(errc::unavailable, std::move(text));
+  }
+  return s;
+}
 
 // -- constructors, destructors, and assignment operators ----------------------
 
@@ -134,6 +143,15 @@ storage_engine::open(storage_options opts) {
   if (opts.max_batch_bytes == 0)
     opts.max_batch_bytes = 1;
   std::error_code ec;
+  if (opts.read_only) {
+    if (!std::filesystem::is_directory(opts.data_dir, ec)) {
+      std::string text = "no data directory '";
+      text += opts.data_dir;
+      text += '\'';
+      return make_error(errc::invalid_argument, std::move(text));
+    }
+    return std::unique_ptr<storage_engine>{new storage_engine(std::move(opts))};
+  }
   std::filesystem::create_directories(opts.data_dir, ec);
   if (ec) {
     std::string text = "cannot create data directory '";
@@ -160,7 +178,7 @@ std::vector<jurisdiction> storage_engine::existing_jurisdictions() const {
 }
 
 caf::expected<size_t> storage_engine::map_size(jurisdiction j) {
-  auto s = impl_->get(j, true);
+  auto s = impl_->require(j);
   if (!s)
     return std::move(s.error());
   return (*s)->env->map_size();
@@ -174,7 +192,7 @@ storage_engine::namespace_number(jurisdiction j,
   if (namespace_key.size() > max_namespace_key_size)
     return make_error(errc::invalid_argument,
                       "namespace keys cannot be larger than 400 bytes");
-  auto s = impl_->get(j, true);
+  auto s = impl_->require(j);
   if (!s)
     return std::move(s.error());
   auto& env = *(*s)->env;
@@ -213,6 +231,8 @@ storage_engine::namespace_number(jurisdiction j,
   if (err)
     return err;
   if (!found) {
+    if (impl_->opts.read_only)
+      return detail::read_only_error();
     if (next == std::numeric_limits<uint32_t>::max())
       return make_error(errc::storage_full, "storage full: no namespace "
                                             "numbers left");
@@ -241,7 +261,7 @@ storage_engine::namespace_number(jurisdiction j,
 caf::expected<object_storage>
 storage_engine::open_object(jurisdiction j, uint32_t ns,
                             const object_bytes& id) {
-  auto s = impl_->get(j, true);
+  auto s = impl_->require(j);
   if (!s)
     return std::move(s.error());
   return object_storage{(*s)->env, ns, id};
@@ -259,12 +279,17 @@ void storage_engine::submit(write_set ws, commit_writer::completion done) {
     return;
   }
   if (done)
-    done(make_error(errc::invalid_argument,
-                    "write set of an environment this engine did not open"));
+    done(impl_->opts.read_only
+             ? detail::read_only_error()
+             : make_error(errc::invalid_argument,
+                          "write set of an environment this engine did not "
+                          "open"));
 }
 
 caf::expected<commit_writer*> storage_engine::writer(jurisdiction j) {
-  auto s = impl_->get(j, true);
+  if (impl_->opts.read_only)
+    return detail::read_only_error();
+  auto s = impl_->require(j);
   if (!s)
     return std::move(s.error());
   return (*s)->writer.get();

@@ -39,6 +39,10 @@ struct write_chain {
   std::atomic<bool> failed{false};
 };
 
+/// Return code of an engine update whose function rejected the change (the
+/// reason travels separately; outside the range of LMDB's own codes).
+constexpr int update_rejected = -31001;
+
 /// The immutable contents of a sealed `write_set`.
 struct write_set_data {
   std::shared_ptr<environment> env;
@@ -50,11 +54,16 @@ struct write_set_data {
   alarm_op alarm;
   op_map ops;
   std::vector<std::pair<std::string, std::string>> meta_puts;
+  /// Runs last inside the write transaction (engine maintenance such as
+  /// `storage_engine::update`); a non-zero result aborts the transaction.
+  /// May run more than once (group retries, map growth): it must depend on
+  /// nothing but the transaction.
+  std::function<int(MDB_txn*)> custom;
   size_t byte_size = 0;
 
   bool has_writes() const noexcept {
     return clear_all || alarm.what != alarm_op::kind::none || !ops.empty() ||
-           !meta_puts.empty();
+           !meta_puts.empty() || custom != nullptr;
   }
 };
 

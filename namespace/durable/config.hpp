@@ -18,19 +18,21 @@ namespace durable {
 /// of their own call it in their constructor.
 void add_message_types(caf::actor_system_config& cfg);
 
+// clang-format off
 /// An `actor_system_config` with caf-durable's options under `durable.*`,
 /// readable from caf-application.ini and `--durable.<name>=<value>`:
 ///
-/// | option               | default                | meaning |
-/// |----------------------|------------------------|------------------------------|
-/// | data-dir             | `durable-data`         | storage and secret
-/// directory | | secret-file          | `<data-dir>/secret`    | 32-byte
-/// deployment secret    | | secret               | (none)                 | the
-/// secret as 64 hex digits  | | idle-timeout         | `70s`                  |
-/// evict objects idle this long | | max-queued           | `10000` | queued
-/// requests per object   | | location             | (none)                 |
-/// this node's location hint    | | jurisdictions        | all | jurisdictions
-/// this node holds|
+/// | option        | default               | meaning                              |
+/// |---------------|-----------------------|--------------------------------------|
+/// | data-dir      | `durable-data`        | storage and secret directory         |
+/// | secret-file   | `<data-dir>/secret`   | 32-byte deployment secret            |
+/// | secret        | (none)                | the secret as 64 hex digits          |
+/// | idle-timeout  | `70s`                 | evict objects idle this long         |
+/// | max-queued    | `10000`               | queued requests per object           |
+/// | location      | (none)                | this node's location hint            |
+/// | jurisdictions | all                   | jurisdictions this node holds        |
+/// | script        | (none)                | program recorded for new namespaces  |
+// clang-format on
 class config : public caf::actor_system_config {
 public:
   config();
@@ -41,6 +43,8 @@ struct settings {
   std::string data_dir = "durable-data";
   std::string secret_file; ///< Empty: `<data_dir>/secret`.
   std::string secret_hex;  ///< Empty: use `secret_file`.
+  /// The program name recorded for namespaces that `bind` registers.
+  std::string script;
   caf::timespan idle_timeout = std::chrono::seconds{70};
   uint32_t max_queued = 10000;
   size_t map_size = size_t{64} << 20;     ///< Initial LMDB map size.

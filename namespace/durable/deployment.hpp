@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
@@ -10,7 +11,9 @@
 #include <caf/spawn_options.hpp>
 
 #include "durable/config.hpp"
+#include "durable/migration.hpp"
 #include "durable/namespace_core.hpp"
+#include "durable/namespace_registry.hpp"
 #include "durable/object_namespace.hpp"
 
 namespace durable {
@@ -39,11 +42,15 @@ public:
   // -- namespaces -------------------------------------------------------------
 
   /// Binds the object class `T` (derived from `durable::object<I>`) to the
-  /// namespace with unique key `key`. The key determines every ID, so keep it
-  /// when renaming the class.
+  /// namespace named `name` in the registry. The namespace's recorded ID is
+  /// its unique key, which determines every object ID and survives renames
+  /// by migration. A name without a record is recorded on the spot with an
+  /// ID derived from the name (`namespace_registry::ensure`), so binding
+  /// works without migrations and gives the same IDs on every data
+  /// directory with the same secret.
   template <class T>
   caf::expected<object_namespace<typename T::interface_type>>
-  bind(std::string key, namespace_options opts = {}) {
+  bind(std::string name, namespace_options opts = {}) {
     static_assert(std::is_base_of<object_runtime, T>::value,
                   "T must derive from durable::object<Interface>");
     auto fn = [](caf::actor_system& sys,
@@ -53,11 +60,16 @@ public:
       return live_object{caf::actor_cast<caf::strong_actor_ptr>(hdl), ptr,
                          &ptr->id()};
     };
-    auto core = bind_impl(std::move(key), opts, std::move(fn));
+    auto core = bind_impl(std::move(name), std::move(opts), std::move(fn));
     if (!core)
       return std::move(core.error());
     return object_namespace<typename T::interface_type>{std::move(*core)};
   }
+
+  /// Applies `migrations` to the registry (see `namespace_registry::apply`);
+  /// classes bound in this deployment cannot be deleted. New classes
+  /// without a script get `durable.script`.
+  caf::expected<migration_result> migrate(std::vector<migration> migrations);
 
   /// Terminates all namespaces of this deployment. Idempotent.
   void shutdown();
@@ -68,13 +80,16 @@ public:
 
   caf::actor_system& system() const noexcept;
 
+  /// The namespace registry of the data directory (listing, lookups).
+  const namespace_registry& registry() const noexcept;
+
 private:
   struct state;
 
   explicit deployment(std::unique_ptr<state> ptr);
 
   caf::expected<std::shared_ptr<namespace_core>>
-  bind_impl(std::string key, namespace_options opts,
+  bind_impl(std::string name, namespace_options opts,
             namespace_core::spawn_function fn);
 
   std::unique_ptr<state> state_;

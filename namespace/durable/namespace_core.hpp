@@ -32,6 +32,18 @@ class namespace_core;
 struct namespace_options {
   caf::timespan idle_timeout{0}; ///< 0: use `durable.idle-timeout`.
   uint32_t max_queued = 0;       ///< 0: use `durable.max-queued`.
+  /// The program recorded for a namespace that `bind` registers; empty: use
+  /// `durable.script`. Ignored for namespaces already in the registry.
+  std::string script;
+
+  namespace_options() = default;
+
+  /// Keeps `{idle_timeout, max_queued}` working without naming every field.
+  namespace_options(caf::timespan idle, uint32_t queued = 0,
+                    std::string program = {})
+      : idle_timeout(idle), max_queued(queued), script(std::move(program)) {
+    // nop
+  }
 };
 
 /// What an object receives at construction.

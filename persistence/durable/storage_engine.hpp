@@ -2,9 +2,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <caf/error.hpp>
@@ -12,6 +15,7 @@
 
 #include "durable/commit_writer.hpp"
 #include "durable/jurisdiction.hpp"
+#include "durable/meta_transaction.hpp"
 #include "durable/object_storage.hpp"
 #include "durable/storage_options.hpp"
 #include "durable/storage_types.hpp"
@@ -24,6 +28,10 @@ namespace durable {
 /// first use together with its `commit_writer`. An object's bytes live only
 /// in the environment of its jurisdiction.
 ///
+/// With `storage_options::read_only` the engine opens existing environments
+/// for reading only (see there): reads work while another process writes,
+/// writes fail with `errc::unavailable`.
+///
 /// Thread-safe. Destroying the engine stops the writers after completing
 /// everything submitted; `object_storage` instances may outlive it for
 /// reading, but their write sets can no longer be submitted.
@@ -31,7 +39,8 @@ class storage_engine {
 public:
   // -- constructors, destructors, and assignment operators --------------------
 
-  /// Creates the data directory if needed. Environments open lazily.
+  /// Creates the data directory if needed (a read-only engine requires it).
+  /// Environments open lazily.
   static caf::expected<std::unique_ptr<storage_engine>>
   open(storage_options opts);
 
@@ -43,6 +52,9 @@ public:
   // -- properties -------------------------------------------------------------
 
   const storage_options& options() const noexcept;
+
+  /// Returns whether the engine was opened read-only.
+  bool read_only() const noexcept;
 
   /// Returns the jurisdictions whose environment exists on disk.
   std::vector<jurisdiction> existing_jurisdictions() const;
@@ -59,6 +71,46 @@ public:
   /// a commit completion.
   caf::expected<uint32_t> namespace_number(jurisdiction j,
                                            std::string_view namespace_key);
+
+  /// Returns the number of namespace `namespace_key` in the environment of
+  /// `j` without assigning one: nullopt if it has none or the environment
+  /// does not exist.
+  caf::expected<std::optional<uint32_t>>
+  find_namespace_number(jurisdiction j, std::string_view namespace_key);
+
+  /// Returns every namespace key with a number in the environment of `j`,
+  /// in key order (empty if the environment does not exist).
+  caf::expected<std::vector<std::pair<std::string, uint32_t>>>
+  namespace_numbers(jurisdiction j);
+
+  /// Returns what each namespace stores in the environment of `j`, ordered
+  /// by namespace number; namespaces without keys or alarms are left out.
+  /// Walks the whole environment in one read transaction.
+  caf::expected<std::vector<namespace_usage>> usage(jurisdiction j);
+
+  // -- metadata and maintenance -----------------------------------------------
+
+  /// Changes made by `update` functions.
+  using update_function = std::function<caf::error(meta_transaction&)>;
+
+  /// Returns the committed value of `meta` key `key` in the environment of
+  /// `j` (nullopt if absent or the environment does not exist).
+  caf::expected<std::optional<std::string>> meta_get(jurisdiction j,
+                                                     std::string_view key);
+
+  /// Returns the committed `meta` entries of the environment of `j` whose
+  /// key starts with `prefix`, in byte order.
+  caf::expected<std::vector<meta_transaction::key_value>>
+  meta_scan(jurisdiction j, std::string_view prefix);
+
+  /// Runs `fn` in a write transaction of the environment of `j` (creating
+  /// it) on that environment's commit writer, the only thread that writes,
+  /// and blocks until the transaction is durable. If `fn` returns an error,
+  /// nothing it did is committed and that error is returned. `fn` may run
+  /// more than once (the writer retries after growing the map or isolating
+  /// a failed group): it must depend on nothing but the transaction. Never
+  /// call this from a commit completion.
+  caf::error update(jurisdiction j, update_function fn);
 
   // -- objects ----------------------------------------------------------------
 

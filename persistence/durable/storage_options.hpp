@@ -8,7 +8,8 @@ namespace durable {
 /// Configuration of a `storage_engine`.
 struct storage_options {
   /// Directory holding one LMDB environment per jurisdiction
-  /// (`<data_dir>/global`, `<data_dir>/eu`, ...). Created when missing.
+  /// (`<data_dir>/global`, `<data_dir>/eu`, ...). Created when missing
+  /// (unless `read_only`).
   std::string data_dir;
 
   /// Map size of a newly opened environment. The map doubles on demand.
@@ -25,6 +26,14 @@ struct storage_options {
   /// Upper bound for the bytes of write sets grouped into one transaction;
   /// larger backlogs are committed in several transactions.
   size_t max_batch_bytes = size_t{64} << 20;
+
+  /// Opens existing environments for reading only: no `owner.lock`, no
+  /// commit writer, nothing created, so it works while another process (a
+  /// running deployment) has the data directory open. Every write fails
+  /// with `errc::unavailable`. Never open a data directory read-only in a
+  /// process that has it open for writing (LMDB allows one handle per
+  /// environment and process).
+  bool read_only = false;
 };
 
 } // namespace durable

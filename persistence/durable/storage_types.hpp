@@ -41,4 +41,22 @@ struct alarm_entry {
   int64_t time = 0;
 };
 
+/// What one namespace stores in one environment.
+struct namespace_usage {
+  /// The namespace number in that environment.
+  uint32_t namespace_number = 0;
+
+  /// Objects with at least one key.
+  uint64_t objects = 0;
+
+  /// Keys of all its objects.
+  uint64_t keys = 0;
+
+  /// Bytes of those entries as stored (encoded keys plus values).
+  uint64_t bytes = 0;
+
+  /// Alarms set by its objects.
+  uint64_t alarms = 0;
+};
+
 } // namespace durable

@@ -1,0 +1,91 @@
+#pragma once
+
+// Internals of durable-admin: options, exit codes, the commands and their
+// shared helpers.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "durable/namespace_registry.hpp"
+#include "durable/secret.hpp"
+#include "durable/storage_engine.hpp"
+
+namespace admin {
+
+/// Exit codes (documented in the usage text).
+enum exit_code : int {
+  exit_ok = 0,
+  exit_usage = 1,   ///< malformed command line
+  exit_invalid = 2, ///< not found, invalid ID or input, rejected migration
+  exit_storage = 3, ///< storage or I/O failure
+  exit_busy = 4,    ///< a write needs the data directory a server holds
+};
+
+/// The parsed command line.
+struct options {
+  std::string data_dir = "durable-data";
+  std::string secret_file; ///< Empty: `<data_dir>/secret`.
+  bool json = false;
+  std::optional<int64_t> page;
+  std::optional<int64_t> per_page;
+  std::optional<int64_t> limit;     ///< object show: keys listed
+  std::optional<int64_t> max_value; ///< object show: value bytes shown
+  std::optional<std::string> jurisdiction;
+  bool by_name = false; ///< object show: the argument is a name
+  /// Positional arguments after the command words.
+  std::vector<std::string> args;
+};
+
+// -- commands (return the exit code) ------------------------------------------
+
+int namespaces_list(const options& opts);
+int migrate(const options& opts);
+int id_from_name(const options& opts);
+int id_check(const options& opts);
+int object_show(const options& opts);
+int stats(const options& opts);
+
+// -- helpers ------------------------------------------------------------------
+
+/// Prints "durable-admin: <context>: <message>" to stderr and returns the
+/// exit code for `err`.
+int fail(const caf::error& err, const std::string& context = {});
+
+/// Prints a message to stderr and returns `code`.
+int fail(const std::string& text, int code);
+
+/// Opens the data directory: read-only (works while a server runs it), or
+/// for writing, which fails with `exit_busy` semantics when a server has it.
+caf::expected<std::shared_ptr<durable::storage_engine>>
+open_engine(const options& opts, bool write);
+
+/// Returns the record of namespace `name`; an unknown name is
+/// `errc::invalid_argument`.
+caf::expected<durable::namespace_record>
+require_namespace(const durable::namespace_registry& reg,
+                  const std::string& name);
+
+/// Loads the deployment secret (never creates one).
+caf::expected<durable::deployment_secret> load_secret(const options& opts);
+
+/// Shows `bytes` safely: printable ASCII as is, `\\`, `\"`, `\n`, `\t`,
+/// `\xNN` for the rest, at most `max` input bytes (`truncated` tells).
+std::string display(std::string_view bytes, size_t max, bool& truncated);
+
+/// Lowercase hex of `bytes`.
+std::string hex(std::string_view bytes);
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+std::string iso_time(int64_t ms);
+
+/// Pads `x` with spaces to `width` (left-aligned).
+std::string pad(std::string x, size_t width);
+
+} // namespace admin

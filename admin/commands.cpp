@@ -1,0 +1,208 @@
+// durable-admin: namespaces, migrations and IDs.
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli.hpp"
+#include "durable/errc.hpp"
+#include "durable/id_factory.hpp"
+#include "durable/json.hpp"
+#include "durable/migration.hpp"
+#include "durable/namespace_registry.hpp"
+
+namespace admin {
+
+using durable::json_quote;
+using durable::namespace_record;
+using durable::namespace_registry;
+
+namespace {
+
+constexpr size_t max_migration_file = size_t{16} << 20;
+
+std::string jurisdiction_name(durable::jurisdiction j) {
+  return std::string{durable::storage_name(j)};
+}
+
+} // namespace
+
+caf::expected<namespace_record> require_namespace(const namespace_registry& reg,
+                                                  const std::string& name) {
+  auto rec = reg.find(name);
+  if (!rec)
+    return std::move(rec.error());
+  if (!*rec)
+    return durable::make_error(durable::errc::invalid_argument,
+                               "unknown namespace " + json_quote(name) +
+                                   " (`durable-admin namespaces list` shows "
+                                   "the recorded ones)");
+  return std::move(**rec);
+}
+
+// -- namespaces list ----------------------------------------------------------
+
+int namespaces_list(const options& opts) {
+  auto engine = open_engine(opts, false);
+  if (!engine)
+    return fail(engine.error());
+  namespace_registry reg{*engine};
+  auto page =
+      reg.list(opts.page.value_or(1),
+               opts.per_page.value_or(namespace_registry::default_per_page));
+  if (!page)
+    return fail(page.error());
+  if (opts.json) {
+    std::cout << durable::to_json(*page) << '\n';
+    return exit_ok;
+  }
+  size_t name_w = 4, class_w = 5;
+  for (auto& rec : page->result) {
+    name_w = std::max(name_w, rec.name.size());
+    class_w = std::max(class_w, rec.class_name.size());
+  }
+  std::cout << pad("ID", 34) << pad("NAME", name_w + 2)
+            << pad("CLASS", class_w + 2) << "SCRIPT\n";
+  for (auto& rec : page->result)
+    std::cout << pad(rec.id, 34) << pad(rec.name, name_w + 2)
+              << pad(rec.class_name, class_w + 2) << rec.script << '\n';
+  auto& info = page->result_info;
+  std::cout << "page " << info.page << " (" << info.count << " shown, "
+            << info.per_page << " per page), " << info.total_count
+            << " namespaces in total\n";
+  return exit_ok;
+}
+
+// -- migrate ------------------------------------------------------------------
+
+int migrate(const options& opts) {
+  auto& file = opts.args[0];
+  std::ifstream in{file, std::ios::binary};
+  if (!in)
+    return fail("cannot read migration file '" + file + "'", exit_invalid);
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  auto text = buf.str();
+  if (text.size() > max_migration_file)
+    return fail("migration file '" + file + "' is larger than 16 MiB",
+                exit_invalid);
+  auto migrations = durable::parse_migrations(text);
+  if (!migrations)
+    return fail(migrations.error(), file);
+  auto engine = open_engine(opts, true);
+  if (!engine)
+    return fail(engine.error(),
+                "cannot open '" + opts.data_dir + "' for writing");
+  namespace_registry reg{*engine};
+  auto result = reg.apply(*migrations);
+  (*engine)->shutdown();
+  if (!result) {
+    // The list is validated before anything is written: a rejected list
+    // changed nothing; a storage failure may leave earlier migrations
+    // applied (running the file again completes it).
+    auto rejected =
+        durable::is(result.error(), durable::errc::invalid_argument);
+    return fail(result.error(),
+                rejected ? "migrations rejected, nothing applied"
+                         : "migration failed (migrations before the failing "
+                           "one may be applied; run the file again)");
+  }
+  if (opts.json) {
+    auto tags = [](const std::vector<std::string>& xs) {
+      std::string out = "[";
+      for (size_t i = 0; i < xs.size(); ++i)
+        out += (i > 0 ? "," : "") + json_quote(xs[i]);
+      return out + "]";
+    };
+    std::cout << "{\"applied\":" << tags(result->applied)
+              << ",\"skipped\":" << tags(result->skipped) << ",\"deleted\":[";
+    for (size_t i = 0; i < result->deleted.size(); ++i) {
+      auto& d = result->deleted[i];
+      std::cout << (i > 0 ? "," : "") << "{\"name\":" << json_quote(d.name)
+                << ",\"id\":" << json_quote(d.id)
+                << ",\"objects\":" << d.removed.objects
+                << ",\"keys\":" << d.removed.keys
+                << ",\"bytes\":" << d.removed.bytes
+                << ",\"alarms\":" << d.removed.alarms << '}';
+    }
+    std::cout << "]}\n";
+    return exit_ok;
+  }
+  for (auto& tag : result->skipped)
+    std::cout << "skipped " << tag << " (applied before)\n";
+  for (auto& tag : result->applied)
+    std::cout << "applied " << tag << '\n';
+  for (auto& d : result->deleted)
+    std::cout << "deleted class " << d.name << ": removed " << d.removed.objects
+              << " objects, " << d.removed.keys << " keys (" << d.removed.bytes
+              << " bytes), " << d.removed.alarms << " alarms\n";
+  if (result->applied.empty())
+    std::cout << "nothing to apply\n";
+  return exit_ok;
+}
+
+// -- id from-name / id check --------------------------------------------------
+
+int id_from_name(const options& opts) {
+  auto j = durable::jurisdiction::none;
+  if (opts.jurisdiction) {
+    auto parsed = durable::parse_jurisdiction(*opts.jurisdiction);
+    if (!parsed)
+      return fail(parsed.error());
+    j = *parsed;
+  }
+  auto engine = open_engine(opts, false);
+  if (!engine)
+    return fail(engine.error());
+  auto rec = require_namespace(namespace_registry{*engine}, opts.args[0]);
+  if (!rec)
+    return fail(rec.error());
+  auto secret = load_secret(opts);
+  if (!secret)
+    return fail(secret.error());
+  durable::id_factory ids{*secret, rec->id};
+  auto id = ids.from_name(opts.args[1], j);
+  if (opts.json)
+    std::cout << "{\"namespace\":" << json_quote(rec->name)
+              << ",\"name\":" << json_quote(opts.args[1])
+              << ",\"jurisdiction\":" << json_quote(jurisdiction_name(j))
+              << ",\"id\":" << json_quote(id.to_string()) << "}\n";
+  else
+    std::cout << id.to_string() << '\n';
+  return exit_ok;
+}
+
+int id_check(const options& opts) {
+  auto engine = open_engine(opts, false);
+  if (!engine)
+    return fail(engine.error());
+  auto rec = require_namespace(namespace_registry{*engine}, opts.args[0]);
+  if (!rec)
+    return fail(rec.error());
+  auto secret = load_secret(opts);
+  if (!secret)
+    return fail(secret.error());
+  durable::id_factory ids{*secret, rec->id};
+  auto id = ids.from_string(opts.args[1]);
+  if (!id) {
+    if (opts.json)
+      std::cout << "{\"valid\":false,\"error\":"
+                << json_quote(durable::message_of(id.error())) << "}\n";
+    return fail(id.error(), "not an ID of namespace " + json_quote(rec->name));
+  }
+  auto j = jurisdiction_name(id->jurisdiction());
+  auto kind = id->is_named() ? "named" : "unique";
+  if (opts.json)
+    std::cout << "{\"valid\":true,\"id\":" << json_quote(id->to_string())
+              << ",\"namespace\":" << json_quote(rec->name)
+              << ",\"kind\":" << json_quote(kind)
+              << ",\"jurisdiction\":" << json_quote(j) << "}\n";
+  else
+    std::cout << "valid " << kind << " ID of namespace " << rec->name
+              << ", jurisdiction " << j << '\n';
+  return exit_ok;
+}
+
+} // namespace admin

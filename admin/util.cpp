@@ -1,0 +1,152 @@
+#include "cli.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+
+#include <sys/stat.h>
+
+#include "durable/errc.hpp"
+
+namespace admin {
+
+using durable::errc;
+
+// -- errors -------------------------------------------------------------------
+
+int fail(const std::string& text, int code) {
+  std::fprintf(stderr, "durable-admin: %s\n", text.c_str());
+  return code;
+}
+
+int fail(const caf::error& err, const std::string& context) {
+  auto text = durable::message_of(err);
+  if (!context.empty())
+    text = context + ": " + text;
+  if (err.category() != durable::durable_category)
+    return fail(text, exit_storage);
+  switch (static_cast<errc>(err.code())) {
+  case errc::invalid_argument:
+  case errc::invalid_id:
+  case errc::wrong_namespace:
+  case errc::wrong_jurisdiction:
+  case errc::unsupported_jurisdiction:
+  case errc::unsupported_location_hint:
+    return fail(text, exit_invalid);
+  case errc::unavailable:
+    // Only taking an environment's lock for writing yields this here.
+    return fail(text + " (a running server holds the data directory: "
+                       "stop it, or apply migrations through "
+                       "deployment::migrate)",
+                exit_busy);
+  default:
+    return fail(text, exit_storage);
+  }
+}
+
+// -- opening ------------------------------------------------------------------
+
+caf::expected<std::shared_ptr<durable::storage_engine>>
+open_engine(const options& opts, bool write) {
+  struct stat st;
+  if (::stat(opts.data_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return durable::make_error(errc::invalid_argument,
+                               "no data directory '" + opts.data_dir + "'");
+  durable::storage_options sopts;
+  sopts.data_dir = opts.data_dir;
+  sopts.read_only = !write;
+  sopts.max_readers = 126;
+  auto engine = durable::storage_engine::open(std::move(sopts));
+  if (!engine)
+    return std::move(engine.error());
+  std::shared_ptr<durable::storage_engine> result = std::move(*engine);
+  if (write) {
+    // Take every existing environment's lock before changing anything, so
+    // that a running server is found before the first write.
+    for (auto j : result->existing_jurisdictions())
+      if (auto w = result->writer(j); !w)
+        return std::move(w.error());
+  }
+  return result;
+}
+
+caf::expected<durable::deployment_secret> load_secret(const options& opts) {
+  auto path =
+      opts.secret_file.empty() ? opts.data_dir + "/secret" : opts.secret_file;
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0)
+    return durable::make_error(
+        errc::invalid_argument,
+        "no deployment secret '" + path +
+            "' (a deployment creates it on first start; or pass "
+            "--secret-file)");
+  return durable::deployment_secret::load_or_create(path);
+}
+
+// -- rendering ----------------------------------------------------------------
+
+std::string display(std::string_view bytes, size_t max, bool& truncated) {
+  static constexpr char digits[] = "0123456789abcdef";
+  truncated = bytes.size() > max;
+  if (truncated)
+    bytes = bytes.substr(0, max);
+  std::string out;
+  for (auto ch : bytes) {
+    auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+    case '\\':
+      out += "\\\\";
+      break;
+    case '"':
+      out += "\\\"";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    default:
+      if (c >= 0x20 && c < 0x7F) {
+        out += static_cast<char>(c);
+      } else {
+        out += "\\x";
+        out += digits[c >> 4];
+        out += digits[c & 0xF];
+      }
+    }
+  }
+  return out;
+}
+
+std::string hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (auto ch : bytes) {
+    auto c = static_cast<unsigned char>(ch);
+    out += digits[c >> 4];
+    out += digits[c & 0xF];
+  }
+  return out;
+}
+
+std::string iso_time(int64_t ms) {
+  auto secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  if (::gmtime_r(&secs, &tm) == nullptr)
+    return std::to_string(ms) + " ms";
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return buf;
+}
+
+std::string pad(std::string x, size_t width) {
+  if (x.size() < width)
+    x.append(width - x.size(), ' ');
+  return x;
+}
+
+} // namespace admin

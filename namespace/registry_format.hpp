@@ -1,0 +1,38 @@
+#pragma once
+
+// Internal header of the namespace layer (never installed): how the namespace
+// registry is stored in the `meta` database of the global environment.
+//   registry/class/<name>     -> 0x01, then id, script and class, each as a
+//                                 2-byte big-endian length and the bytes
+//   registry/migration/<tag>  -> sequence (8 bytes BE) + time in ms (8 bytes)
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <caf/expected.hpp>
+
+#include "durable/namespace_registry.hpp"
+
+namespace durable::detail {
+
+constexpr std::string_view class_prefix = "registry/class/";
+
+constexpr std::string_view migration_prefix = "registry/migration/";
+
+/// Encodes everything of `x` but its name (which is in the key).
+std::string encode_record(const namespace_record& x);
+
+/// Decodes the record stored under `registry/class/<name>`.
+caf::expected<namespace_record> decode_record(std::string_view name,
+                                              std::string_view value);
+
+std::string encode_applied(uint64_t sequence, int64_t time_ms);
+
+caf::expected<applied_migration> decode_applied(std::string_view tag,
+                                                std::string_view value);
+
+/// Returns `bytes` as lowercase hex.
+std::string to_hex(const uint8_t* bytes, size_t size);
+
+} // namespace durable::detail

@@ -1,0 +1,152 @@
+// Below the registry: migration files (the JSON reader), JSON output, and
+// the storage engine's meta transactions and read-only mode on real LMDB.
+
+#define BOOST_TEST_MODULE meta
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "durable/errc.hpp"
+#include "durable/json.hpp"
+#include "durable/migration.hpp"
+#include "durable/namespace_registry.hpp"
+#include "durable/storage_engine.hpp"
+#include "test_objects.hpp"
+
+using durable::errc;
+using durable::jurisdiction;
+using test::temp_dir;
+
+namespace {
+
+std::unique_ptr<durable::storage_engine> raw_engine(const std::string& dir) {
+  durable::storage_options opts;
+  opts.data_dir = dir;
+  auto engine = durable::storage_engine::open(opts);
+  BOOST_REQUIRE(engine);
+  return std::move(*engine);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(migration_files_parse_strictly) {
+  auto ok = durable::parse_migrations(R"({
+    "script": "app",
+    "migrations": [
+      {"tag": "v1", "new_classes": ["a", {"name": "b", "class": "B",
+                                          "script": "other"}]},
+      {"tag": "v2", "renamed_classes": [{"from": "a", "to": "caf\u00e9\ud83d\ude00"}]},
+      {"tag": "v3", "deleted_classes": ["b"]}
+    ]})");
+  BOOST_REQUIRE_MESSAGE(ok, (ok ? "" : durable::message_of(ok.error())));
+  BOOST_REQUIRE_EQUAL(ok->size(), 3u);
+  auto& v1 = (*ok)[0];
+  BOOST_CHECK_EQUAL(v1.tag, "v1");
+  BOOST_REQUIRE_EQUAL(v1.new_classes.size(), 2u);
+  BOOST_CHECK_EQUAL(v1.new_classes[0].name, "a");
+  BOOST_CHECK_EQUAL(v1.new_classes[0].script, "app");
+  BOOST_CHECK_EQUAL(v1.new_classes[1].class_name, "B");
+  BOOST_CHECK_EQUAL(v1.new_classes[1].script, "other");
+  BOOST_CHECK_EQUAL((*ok)[1].renamed_classes.at(0).to,
+                    "caf\xc3\xa9\xf0\x9f\x98\x80");
+  BOOST_CHECK_EQUAL((*ok)[2].deleted_classes.at(0), "b");
+  auto bare = durable::parse_migrations(R"([{"tag": "x"}])");
+  BOOST_REQUIRE(bare);
+  BOOST_CHECK_EQUAL(bare->at(0).tag, "x");
+  for (auto [text, expected] : std::vector<std::pair<std::string, std::string>>{
+           {R"([{"tag": "x", "new_clases": []}])", "unknown member"},
+           {R"([{"tag": "x", "new_sqlite_classes": ["a"]}])", "not supported"},
+           {R"([{"new_classes": []}])", "needs a \"tag\""},
+           {R"([{"tag": 1}])", "must be a string"},
+           {R"([{"tag": "x", "renamed_classes": [{"from": "a"}]}])", "\"to\""},
+           {R"({"migrations": {}})", "must be an array"},
+           {R"({"tag": "x", "tag": "y"})", "duplicate"},
+           {"[{\"tag\": \"x\",\n  \"deleted_classes\": [\"a\" \"b\"]}]",
+            "line 2, column 27"},
+           {R"([{"tag": "\ud800"}])", "surrogate"},
+           {"[\"\xff\"]", "UTF-8"},
+           {"[1,]", "invalid JSON"},
+           {"[] []", "after the value"},
+       }) {
+    auto bad = durable::parse_migrations(text);
+    BOOST_REQUIRE_MESSAGE(!bad, text);
+    BOOST_CHECK(durable::is(bad.error(), errc::invalid_argument));
+    BOOST_CHECK_MESSAGE(durable::message_of(bad.error()).find(expected) !=
+                            std::string::npos,
+                        text << " -> " << durable::message_of(bad.error()));
+  }
+  BOOST_CHECK_EQUAL(durable::json_quote("a\"b\\c\n\x01\xff\xc3\xa9"),
+                    "\"a\\\"b\\\\c\\n\\u0001\\ufffd\xc3\xa9\"");
+}
+
+BOOST_AUTO_TEST_CASE(engine_updates_are_atomic_and_guard_reserved_keys) {
+  temp_dir dir;
+  auto engine = raw_engine(dir.path);
+  auto err =
+      engine->update(jurisdiction::eu, [](durable::meta_transaction& tx) {
+        if (auto e = tx.put("app/x", "1"))
+          return e;
+        return durable::make_error(errc::invalid_argument, "changed my mind");
+      });
+  BOOST_REQUIRE(err);
+  BOOST_CHECK_EQUAL(durable::message_of(err), "changed my mind");
+  BOOST_CHECK(!*engine->meta_get(jurisdiction::eu, "app/x"));
+  for (auto key : {"format", "ns/x", "ns-next", ""}) {
+    auto refused = engine->update(jurisdiction::eu,
+                                  [&](auto& tx) { return tx.put(key, "y"); });
+    BOOST_CHECK_MESSAGE(durable::is(refused, errc::invalid_argument), key);
+  }
+  BOOST_REQUIRE(!engine->update(jurisdiction::eu, [](auto& tx) {
+    if (auto e = tx.put("app/a", "1"))
+      return e;
+    if (auto e = tx.put("app/b", "2"))
+      return e;
+    return tx.put("other", "3");
+  }));
+  auto scanned = engine->meta_scan(jurisdiction::eu, "app/");
+  BOOST_REQUIRE(scanned);
+  BOOST_REQUIRE_EQUAL(scanned->size(), 2u);
+  BOOST_CHECK_EQUAL(scanned->at(1).first, "app/b");
+  BOOST_CHECK_EQUAL(scanned->at(1).second, "2");
+  // Nothing of another environment leaks in, and absent ones read empty.
+  BOOST_CHECK(engine->meta_scan(jurisdiction::none, "")->empty());
+}
+
+BOOST_AUTO_TEST_CASE(read_only_engines_read_but_never_write) {
+  temp_dir dir;
+  {
+    auto engine = raw_engine(dir.path);
+    BOOST_REQUIRE(*engine->namespace_number(jurisdiction::none, "k"));
+    BOOST_REQUIRE(!engine->update(
+        jurisdiction::none, [](auto& tx) { return tx.put("app/x", "1"); }));
+  }
+  durable::storage_options opts;
+  opts.data_dir = dir.path;
+  opts.read_only = true;
+  auto ro = durable::storage_engine::open(opts);
+  BOOST_REQUIRE(ro);
+  auto& engine = **ro;
+  BOOST_CHECK(engine.read_only());
+  BOOST_CHECK_EQUAL(**engine.meta_get(jurisdiction::none, "app/x"), "1");
+  BOOST_CHECK_EQUAL(**engine.find_namespace_number(jurisdiction::none, "k"),
+                    1u);
+  BOOST_CHECK(!*engine.find_namespace_number(jurisdiction::none, "other"));
+  auto refused = engine.update(jurisdiction::none,
+                               [](auto& tx) { return tx.put("app/y", "1"); });
+  BOOST_CHECK(durable::is(refused, errc::unavailable));
+  BOOST_CHECK(!engine.namespace_number(jurisdiction::none, "new-key"));
+  BOOST_CHECK(!engine.writer(jurisdiction::none));
+  // Missing environments are neither created nor opened.
+  BOOST_CHECK(!engine.open_object(jurisdiction::eu, 1, {}));
+  BOOST_CHECK(!std::filesystem::exists(dir.path + "/eu"));
+  durable::namespace_registry reg{
+      std::shared_ptr<durable::storage_engine>{std::move(*ro)}};
+  BOOST_CHECK(reg.list());
+  BOOST_CHECK(!reg.ensure("x", ""));
+  opts.data_dir = dir.path + "/missing";
+  BOOST_CHECK(!durable::storage_engine::open(opts));
+}
