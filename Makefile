@@ -1,5 +1,6 @@
 # caf-durable: `make run` builds and runs the demo, `make test` runs every
-# test. Both install the Debian packages they need when run as root.
+# test, `make bench` runs the load benchmarks (`QUICK=1 make bench` for a
+# short pass). All install the Debian packages they need when run as root.
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -7,8 +8,17 @@ JOBS ?= 2
 DATA_DIR ?= $(CURDIR)/durable-data
 PACKAGES := cmake make g++ libcaf-dev liblmdb-dev libssl-dev \
             libboost-test-dev libboost-dev
+# Only `make bench` needs these (the plot).
+BENCH_PACKAGES := gnuplot-nox python3
+BENCH_RESULTS ?= $(CURDIR)/bench-results
+# activation runs before million: million reports activation's per-object
+# figure beside its own.
+BENCH_PROGRAMS := stub_request hot_object spread activation million latency
+# Extra options for every benchmark program, e.g. BENCH_ARGS="--runs 7".
+BENCH_ARGS ?=
 
-.PHONY: all deps configure build run test test-long asan install clean format
+.PHONY: all deps configure build run test test-long asan install clean format \
+        bench bench-deps
 
 all: build
 
@@ -37,8 +47,43 @@ build: configure
 	cmake --build $(BUILD) -j$(JOBS)
 
 run: build
-	./$(BUILD)/examples/counter --data-dir $(DATA_DIR) --objects 1000 \
+	$(BUILD)/examples/counter --data-dir $(DATA_DIR) --objects 1000 \
 	  --increments 200000 --quiet
+	@echo "-- a short load (QUICK); \`make bench\` runs the full set and draws the plot"
+	QUICK=1 $(BUILD)/benchmarks/stub_request --out $(BUILD)/quick-results
+	QUICK=1 $(BUILD)/benchmarks/hot_object --out $(BUILD)/quick-results
+	QUICK=1 $(BUILD)/benchmarks/activation --out $(BUILD)/quick-results
+
+bench-deps:
+	@missing=""; \
+	for p in $(BENCH_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" \
+	    || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" -ne 0 ]; then \
+	    echo "missing packages:$$missing (run as root, or apt-get install them)"; \
+	    exit 1; \
+	  fi; \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+# Builds and runs every benchmark (each writes $(BENCH_RESULTS)/<name>.json),
+# then draws $(BENCH_RESULTS)/summary.png. QUICK=1 in the environment makes
+# every program take its short path.
+bench: configure bench-deps
+	cmake --build $(BUILD) -j$(JOBS) \
+	  $(foreach b,$(BENCH_PROGRAMS),--target bench_$(b))
+	@mkdir -p $(BENCH_RESULTS)
+	@set -e; for b in $(BENCH_PROGRAMS); do \
+	  echo "== $$b"; \
+	  $(BUILD)/benchmarks/$$b --out $(BENCH_RESULTS) $(BENCH_ARGS); \
+	done
+	python3 benchmarks/summary.py $(BENCH_RESULTS)
+	gnuplot -e "dir='$(BENCH_RESULTS)'" benchmarks/summary.gp
+	@echo "wrote $(BENCH_RESULTS)/*.json and $(BENCH_RESULTS)/summary.png"
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)

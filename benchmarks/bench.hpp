@@ -71,6 +71,18 @@ public:
     std::fflush(stderr);
   }
 
+  /// Like `update`, for frequent calls: prints at most every 100 ms on a
+  /// terminal and every 2 s otherwise.
+  void tick(const std::string& what) {
+    auto now = std::chrono::steady_clock::now();
+    auto gap =
+        tty_ ? std::chrono::milliseconds{100} : std::chrono::milliseconds{2000};
+    if (now - last_tick_ < gap)
+      return;
+    last_tick_ = now;
+    update(what);
+  }
+
   void done() {
     if (tty_)
       std::fprintf(stderr, "\n");
@@ -79,6 +91,7 @@ public:
 private:
   std::string name_;
   bool tty_;
+  std::chrono::steady_clock::time_point last_tick_;
 };
 
 /// Min, median and max of a series.
