@@ -115,7 +115,7 @@ caf::timespan namespace_core::sweep_interval() const noexcept {
 live_object namespace_core::find_direct(const object_id& id) {
   auto& sh = shard_for(id);
   std::shared_lock<std::shared_mutex> guard{sh.mtx};
-  auto i = sh.objects.find(id);
+  auto i = sh.objects.find(id.bytes());
   if (i == sh.objects.end() || i->second.via_ns > 0)
     return {};
   return i->second.obj;
@@ -149,7 +149,7 @@ void namespace_core::route(const object_id& id, location_hint hint,
   {
     auto& sh = shard_for(id);
     std::unique_lock<std::shared_mutex> guard{sh.mtx};
-    ++sh.objects[id].via_ns;
+    ++sh.objects[id.bytes()].via_ns;
   }
   actor_->enqueue(
       caf::make_mailbox_element(std::move(sender), mid, {}, route_atom::value,
@@ -163,7 +163,7 @@ void namespace_core::route(const object_id& id, location_hint hint,
 void namespace_core::slow_path_done(const object_id& id) {
   auto& sh = shard_for(id);
   std::unique_lock<std::shared_mutex> guard{sh.mtx};
-  auto i = sh.objects.find(id);
+  auto i = sh.objects.find(id.bytes());
   if (i == sh.objects.end())
     return;
   if (i->second.via_ns > 0)
@@ -192,7 +192,7 @@ namespace_core::deliver_impl(caf::event_based_actor* self, const object_id& id,
   {
     auto& sh = shard_for(id);
     std::shared_lock<std::shared_mutex> guard{sh.mtx};
-    auto i = sh.objects.find(id);
+    auto i = sh.objects.find(id.bytes());
     if (i != sh.objects.end())
       obj = i->second.obj;
   }
@@ -257,14 +257,14 @@ caf::expected<live_object> namespace_core::spawn(caf::event_based_actor* self,
   });
   auto& sh = shard_for(id);
   std::unique_lock<std::shared_mutex> guard{sh.mtx};
-  sh.objects[id].obj = *obj;
+  sh.objects[id.bytes()].obj = *obj;
   return obj;
 }
 
 void namespace_core::forget(const object_id& id, const object_runtime* rt) {
   auto& sh = shard_for(id);
   std::unique_lock<std::shared_mutex> guard{sh.mtx};
-  auto i = sh.objects.find(id);
+  auto i = sh.objects.find(id.bytes());
   if (i == sh.objects.end() || i->second.obj.runtime != rt)
     return;
   if (i->second.via_ns == 0)

@@ -62,6 +62,13 @@ caf::error broken_error() {
 
 // -- impl ---------------------------------------------------------------------
 
+/// A buffer for encoding LMDB keys, one per thread rather than one per
+/// object: reads finish with it before they return, and objects are many.
+static std::string& key_scratch() {
+  static thread_local std::string buf;
+  return buf;
+}
+
 struct object_storage::impl {
   std::shared_ptr<detail::environment> env;
   uint32_t ns;
@@ -70,7 +77,6 @@ struct object_storage::impl {
   std::shared_ptr<detail::write_chain> chain;
   detail::storage_overlay overlay;
   bool broken = false;
-  std::string scratch;
 
   impl(std::shared_ptr<detail::environment> e, uint32_t n,
        const object_bytes& i)
@@ -88,7 +94,7 @@ struct object_storage::impl {
       return caf::none;
     return env->read("get", [&](MDB_txn* txn) {
       std::optional<std::string_view> found;
-      auto rc = detail::kv_get(txn, env->kv(), base, key, scratch, found);
+      auto rc = detail::kv_get(txn, env->kv(), base, key, key_scratch(), found);
       if (rc == 0 && found)
         out.emplace(*found);
       return rc;
@@ -160,8 +166,8 @@ object_storage::get(const std::vector<std::string>& keys) {
   auto err = st.env->read("get", [&](MDB_txn* txn) {
     for (auto* key : misses) {
       std::optional<std::string_view> found;
-      auto rc =
-          detail::kv_get(txn, st.env->kv(), st.base, *key, st.scratch, found);
+      auto rc = detail::kv_get(txn, st.env->kv(), st.base, *key, key_scratch(),
+                               found);
       if (rc != 0)
         return rc;
       if (found)

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <atomic>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <shared_mutex>
@@ -137,9 +138,20 @@ private:
     uint32_t via_ns = 0;
   };
 
+  /// Keys the map on the 32 ID bytes alone (an object_id also carries its
+  /// name, which the map does not need).
+  struct id_bytes_hash {
+    size_t operator()(const object_id::bytes_type& x) const noexcept {
+      // The bytes are HMAC output: any eight of them hash well.
+      size_t result;
+      std::memcpy(&result, x.data() + 16, sizeof(result));
+      return result;
+    }
+  };
+
   struct shard {
     mutable std::shared_mutex mtx;
-    std::unordered_map<object_id, entry> objects;
+    std::unordered_map<object_id::bytes_type, entry, id_bytes_hash> objects;
   };
 
   static constexpr size_t shard_count = 64;
