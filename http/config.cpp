@@ -1,0 +1,74 @@
+#include "durable/http_config.hpp"
+
+#include <limits>
+#include <string>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/config_option_adder.hpp>
+
+#include "durable/errc.hpp"
+#include "durable/http_server.hpp"
+
+namespace durable::http {
+
+void add_options(caf::config_option_set& opts) {
+  caf::config_option_adder{opts, "http"}
+      .add<std::string>("address", "listen address (default 127.0.0.1)")
+      .add<uint16_t>("port", "listen port (0: pick a free one)")
+      .add<size_t>("threads", "number of I/O threads")
+      .add<size_t>("bridges", "bridge actors (0: one per I/O thread)")
+      .add<size_t>("body-limit", "largest request body in bytes (else 413)")
+      .add<size_t>("header-limit", "largest request head in bytes (else 431)")
+      .add<caf::timespan>("request-timeout",
+                          "how long objects may take to answer (else 504)")
+      .add<caf::timespan>("read-timeout",
+                          "per request read, and idle keep-alive, limit")
+      .add<caf::timespan>("shutdown-timeout",
+                          "how long stopping waits for objects")
+      .add<size_t>("max-pipelined", "requests in flight per connection");
+}
+
+config::config() {
+  add_options(custom_options_);
+}
+
+caf::expected<server_options>
+server_options::from_config(const caf::actor_system_config& cfg) {
+  server_options x;
+  auto fail = [](const char* what) {
+    return make_error(errc::invalid_argument, what);
+  };
+  x.address = caf::get_or(cfg, "http.address", x.address);
+  x.port = caf::get_or(cfg, "http.port", x.port);
+  x.threads = caf::get_or(cfg, "http.threads", x.threads);
+  x.bridges = caf::get_or(cfg, "http.bridges", x.bridges);
+  x.body_limit =
+      caf::get_or(cfg, "http.body-limit", static_cast<size_t>(x.body_limit));
+  auto header_limit = caf::get_or(cfg, "http.header-limit",
+                                  static_cast<size_t>(x.header_limit));
+  x.request_timeout =
+      caf::get_or(cfg, "http.request-timeout", x.request_timeout);
+  x.read_timeout = caf::get_or(cfg, "http.read-timeout", x.read_timeout);
+  x.shutdown_timeout =
+      caf::get_or(cfg, "http.shutdown-timeout", x.shutdown_timeout);
+  x.max_pipelined = caf::get_or(cfg, "http.max-pipelined", x.max_pipelined);
+  if (x.address.empty())
+    return fail("http.address must not be empty");
+  if (x.threads == 0 || x.threads > 1024)
+    return fail("http.threads must be between 1 and 1024");
+  if (x.bridges > 1024)
+    return fail("http.bridges must be at most 1024");
+  if (header_limit < 256 || header_limit > std::numeric_limits<uint32_t>::max())
+    return fail("http.header-limit must be at least 256");
+  x.header_limit = static_cast<uint32_t>(header_limit);
+  if (x.request_timeout <= caf::timespan{0} ||
+      x.read_timeout <= caf::timespan{0})
+    return fail("http.request-timeout and http.read-timeout must be positive");
+  if (x.shutdown_timeout < caf::timespan{0})
+    return fail("http.shutdown-timeout must not be negative");
+  if (x.max_pipelined == 0)
+    return fail("http.max-pipelined must be at least 1");
+  return x;
+}
+
+} // namespace durable::http

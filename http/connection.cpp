@@ -1,0 +1,395 @@
+#include "connection.hpp"
+
+#include <string_view>
+#include <utility>
+
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <strings.h>
+
+#include <caf/send.hpp>
+
+#include "routing.hpp"
+
+namespace durable::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using boost::system::error_code;
+
+namespace {
+
+std::string_view view(beast::string_view x) {
+  return {x.data(), x.size()};
+}
+
+bool iequals(std::string_view x, std::string_view y) {
+  return x.size() == y.size() && strncasecmp(x.data(), y.data(), x.size()) == 0;
+}
+
+/// Whether `ec` is a parse error of Beast's HTTP parser (the client sent
+/// something that is not HTTP, or too much of it).
+bool is_parse_error(const error_code& ec) {
+  return ec.category() ==
+         bhttp::make_error_code(bhttp::error::need_more).category();
+}
+
+constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+
+} // namespace
+
+// -- connection ---------------------------------------------------------------
+
+connection::connection(server_state& st, worker& w, socket_type socket,
+                       caf::actor bridge)
+    : st_(st),
+      w_(w),
+      socket_(std::move(socket)),
+      bridge_(std::move(bridge)),
+      last_progress_(clock_type::now()) {
+  // nop
+}
+
+void connection::start() {
+  if (w_.draining || w_.stopping) {
+    close();
+    return;
+  }
+  w_.conns.emplace(this, weak_from_this());
+  registered_ = true;
+  ++st_.connections;
+  // Responses are small and latency matters: no Nagle delay.
+  error_code ec;
+  socket_.set_option(tcp::no_delay{true}, ec);
+  do_read();
+}
+
+void connection::do_read() {
+  if (closed_ || reading_ || no_more_reads_ ||
+      pending_.size() >= st_.opts.max_pipelined)
+    return;
+  reading_ = true;
+  parser_.emplace();
+  parser_->body_limit(st_.opts.body_limit);
+  parser_->header_limit(st_.opts.header_limit);
+  bhttp::async_read_header(socket_, buffer_, *parser_,
+                           [self = shared_from_this()](error_code ec, size_t) {
+                             self->on_header(ec);
+                           });
+}
+
+void connection::on_header(error_code ec) {
+  if (ec) {
+    on_read_error(ec);
+    return;
+  }
+  if (closed_)
+    return;
+  if (parser_->is_done()) {
+    // No body (the common GET): skip a second read operation.
+    reading_ = false;
+    on_request();
+    return;
+  }
+  auto read_body = [this] {
+    bhttp::async_read(socket_, buffer_, *parser_,
+                      [self = shared_from_this()](error_code ec, size_t) {
+                        self->on_body(ec);
+                      });
+  };
+  auto& msg = parser_->get();
+  auto expect = msg.find(bhttp::field::expect);
+  // Answer "Expect: 100-continue" only when nothing else is being written;
+  // otherwise the client sends its body after its own short wait.
+  if (expect != msg.end() && iequals(view(expect->value()), "100-continue") &&
+      !writing_ && pending_.empty()) {
+    writing_ = true;
+    net::async_write(
+        socket_, net::buffer(continue_line.data(), continue_line.size()),
+        [this, self = shared_from_this(), read_body](error_code ec, size_t) {
+          writing_ = false;
+          if (ec || closed_) {
+            close();
+            return;
+          }
+          read_body();
+        });
+    return;
+  }
+  read_body();
+}
+
+void connection::on_body(error_code ec) {
+  if (ec) {
+    on_read_error(ec);
+    return;
+  }
+  if (closed_)
+    return;
+  reading_ = false;
+  on_request();
+}
+
+void connection::on_read_error(error_code ec) {
+  reading_ = false;
+  if (closed_)
+    return;
+  if (lingering_) {
+    close();
+    return;
+  }
+  if (ec == bhttp::error::end_of_stream ||
+      ec == bhttp::error::partial_message || ec == net::error::eof) {
+    // The client is done sending; answer what it already asked.
+    no_more_reads_ = true;
+    if (pending_.empty() && !writing_)
+      close();
+    return;
+  }
+  if (!is_parse_error(ec)) {
+    // A socket error (reset, aborted): nothing can be sent any more.
+    close();
+    return;
+  }
+  no_more_reads_ = true;
+  if (ec == bhttp::error::body_limit)
+    respond(error_response(413, "request body larger than " +
+                                    std::to_string(st_.opts.body_limit) +
+                                    " bytes"),
+            false);
+  else if (ec == bhttp::error::header_limit)
+    respond(error_response(431, "request head larger than " +
+                                    std::to_string(st_.opts.header_limit) +
+                                    " bytes"),
+            false);
+  else
+    respond(error_response(400, "malformed HTTP request: " + ec.message()),
+            false);
+}
+
+void connection::on_request() {
+  last_progress_ = clock_type::now();
+  auto& msg = parser_->get();
+  auto ex = std::make_shared<detail::exchange>();
+  ex->version = msg.version();
+  ex->keep_alive = msg.keep_alive();
+  ex->head = msg.method() == bhttp::verb::head;
+  if (!ex->keep_alive)
+    no_more_reads_ = true;
+  auto finish_here = [&](fetch_response resp) {
+    ex->response = std::move(resp);
+    ex->ready = true;
+    pending_.push_back(std::move(ex));
+    do_write();
+    do_read();
+  };
+  if (draining_) {
+    ex->keep_alive = false;
+    no_more_reads_ = true;
+    finish_here(error_response(503, "server is shutting down", true));
+    return;
+  }
+  auto target = view(msg.target());
+  parsed_target parsed;
+  unsigned status = 0;
+  std::string error;
+  if (!parse_target(target, parsed, status, error)) {
+    finish_here(error_response(static_cast<uint16_t>(status), error));
+    return;
+  }
+  auto i = st_.bindings.find(parsed.binding);
+  if (i == st_.bindings.end()) {
+    std::string text = "no binding named ";
+    append_json_string(text, parsed.binding);
+    finish_here(error_response(404, text));
+    return;
+  }
+  ex->conn = shared_from_this();
+  ex->target = i->second.get();
+  ex->ref = std::move(parsed.object);
+  auto& req = ex->request;
+  req.method.assign(view(msg.method_string()));
+  req.url.assign(target);
+  req.headers.reserve(8);
+  for (auto& field : msg)
+    req.headers.emplace_back(std::string{view(field.name_string())},
+                             std::string{view(field.value())});
+  req.body = std::move(msg.body());
+  ex->deadline = last_progress_ + st_.opts.request_timeout;
+  pending_.push_back(ex);
+  ++st_.in_flight;
+  caf::anon_send(bridge_, std::move(ex));
+  do_read();
+}
+
+void connection::on_ready(detail::exchange_ptr ex, fetch_response resp) {
+  --st_.in_flight;
+  if (closed_ || ex->ready)
+    return;
+  ex->response = std::move(resp);
+  ex->ready = true;
+  do_write();
+}
+
+void connection::expire_requests(clock_type::time_point now) {
+  if (closed_)
+    return;
+  auto expired = false;
+  for (auto& ex : pending_) {
+    if (!ex->ready && ex->deadline <= now) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+          st_.opts.request_timeout);
+      ex->response = error_response(504,
+                                    "Durable Object did not answer within " +
+                                        std::to_string(ms.count()) + " ms",
+                                    true);
+      ex->ready = true;
+      expired = true;
+    }
+  }
+  if (expired)
+    do_write();
+}
+
+void connection::respond(fetch_response resp, bool keep_alive) {
+  auto ex = std::make_shared<detail::exchange>();
+  ex->keep_alive = keep_alive;
+  ex->response = std::move(resp);
+  ex->ready = true;
+  pending_.push_back(std::move(ex));
+  do_write();
+}
+
+void connection::do_write() {
+  if (writing_ || closed_ || pending_.empty() || !pending_.front()->ready)
+    return;
+  auto& ex = *pending_.front();
+  // Announce the close on the last response this connection will send.
+  auto last = no_more_reads_ && pending_.size() == 1;
+  build_response(ex, ex.keep_alive && !last);
+  writing_ = true;
+  last_progress_ = clock_type::now();
+  bhttp::async_write(socket_, out_,
+                     [self = shared_from_this()](error_code ec, size_t) {
+                       self->on_write(ec);
+                     });
+}
+
+void connection::on_write(error_code ec) {
+  writing_ = false;
+  last_progress_ = clock_type::now();
+  if (ec || closed_) {
+    close();
+    return;
+  }
+  pending_.pop_front();
+  if (w_.stopping && (pending_.empty() || !pending_.front()->ready)) {
+    close();
+    return;
+  }
+  if (!out_.keep_alive()) {
+    linger();
+    return;
+  }
+  if (no_more_reads_ && pending_.empty()) {
+    close();
+    return;
+  }
+  do_write();
+  do_read();
+}
+
+void connection::build_response(detail::exchange& ex, bool keep_alive) {
+  auto& resp = ex.response;
+  // Interim (1xx) statuses cannot be a final response.
+  if (resp.status < 200 || resp.status > 599)
+    resp = error_response(500, "object answered with invalid HTTP status " +
+                                   std::to_string(resp.status));
+  out_ = response_type{};
+  out_.version(ex.version);
+  out_.result(resp.status);
+  for (auto& [name, value] : resp.headers)
+    if (acceptable_header(name, value))
+      out_.insert(beast::string_view{name.data(), name.size()},
+                  beast::string_view{value.data(), value.size()});
+  out_.keep_alive(keep_alive);
+  if (resp.status == 204 || resp.status == 304) {
+    // No body allowed, and no Content-Length either.
+  } else if (ex.head) {
+    out_.content_length(resp.body.size());
+  } else {
+    out_.body() = std::move(resp.body);
+    out_.prepare_payload();
+  }
+}
+
+void connection::linger() {
+  lingering_ = true;
+  last_progress_ = clock_type::now();
+  error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_send, ec);
+  if (ec || reading_) {
+    // A read in progress would share the buffer: just close.
+    close();
+    return;
+  }
+  buffer_.clear();
+  discard();
+}
+
+void connection::discard() {
+  socket_.async_read_some(buffer_.prepare(16 * 1024),
+                          [self = shared_from_this()](error_code ec, size_t) {
+                            if (ec || self->closed_) {
+                              self->close();
+                              return;
+                            }
+                            self->discard();
+                          });
+}
+
+void connection::drain() {
+  draining_ = true;
+  no_more_reads_ = true;
+  if (pending_.empty() && !writing_)
+    close();
+}
+
+void connection::stop_now() {
+  if (!writing_)
+    close();
+}
+
+void connection::close() {
+  if (closed_)
+    return;
+  closed_ = true;
+  error_code ec;
+  socket_.close(ec);
+  // Exchanges own the connection and it owns them: break the cycle.
+  pending_.clear();
+  if (registered_) {
+    registered_ = false;
+    w_.conns.erase(this);
+    --st_.connections;
+  }
+}
+
+bool connection::timed_out(clock_type::time_point now) const {
+  if (closed_)
+    return false;
+  auto limit = st_.opts.read_timeout;
+  if (lingering_)
+    limit = std::min(limit, caf::timespan{std::chrono::seconds{1}});
+  if (now - last_progress_ < limit)
+    return false;
+  // Waiting for an object is not the client's fault: the request timeout
+  // answers that with 504.
+  auto awaiting_object =
+      !writing_ && !pending_.empty() && !pending_.front()->ready;
+  return !awaiting_object;
+}
+
+} // namespace durable::http

@@ -1,0 +1,198 @@
+#pragma once
+
+// The server's moving parts, shared by server.cpp and connection.cpp: the
+// per-thread event loops (workers), the state all connections read, the
+// exchange that carries one request to a bridge actor and back, and the
+// connection itself.
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+
+#include "durable/fetch.hpp"
+#include "durable/http_binding.hpp"
+#include "durable/http_server.hpp"
+
+namespace durable::http {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+
+/// A socket bound to one io_context's executor type: cheaper per operation
+/// than the type-erased default executor of `tcp::socket`.
+using socket_type =
+    net::basic_stream_socket<tcp, net::io_context::executor_type>;
+
+class connection;
+
+/// One I/O thread: its event loop and the connections it owns. Everything
+/// but `done` is touched only from the loop's own thread once it runs.
+struct worker {
+  // Declared first so that it is destroyed last: the timer and the
+  // connections its queued handlers own refer to it.
+  net::io_context ioc{1};
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> guard;
+  net::steady_timer sweep_timer{ioc};
+  // Keyed by address for removal on close; weak so that a connection dying
+  // elsewhere (say, with its last exchange in a bridge) leaves no dangling
+  // pointer behind.
+  std::unordered_map<connection*, std::weak_ptr<connection>> conns;
+  /// Set when the server stops accepting: new connections close at once.
+  bool draining = false;
+  /// Set when the server closes everything that is not writing.
+  bool stopping = false;
+  std::thread thread;
+  std::atomic<bool> done{false};
+};
+
+/// What all connections share. Fixed once the server runs, except the
+/// counters.
+struct server_state {
+  explicit server_state(caf::actor_system& sys, server_options opts)
+      : sys(sys), opts(std::move(opts)) {
+    // nop
+  }
+
+  caf::actor_system& sys;
+  server_options opts;
+  // std::less<> allows lookup by string_view without a copy.
+  std::map<std::string, std::shared_ptr<detail::binding>, std::less<>> bindings;
+  std::vector<caf::actor> bridges;
+  std::atomic<size_t> next_bridge{0};
+  /// Requests handed to bridges and not yet back on their connection.
+  std::atomic<size_t> in_flight{0};
+  std::atomic<size_t> connections{0};
+};
+
+namespace detail {
+
+/// One request: made by its connection, sent to a bridge actor, completed by
+/// `finish` (any thread), then handled on the connection's thread again.
+class exchange {
+public:
+  std::shared_ptr<connection> conn;
+  binding* target = nullptr;
+  object_ref ref;
+  fetch_request request;
+  /// The answer; set by `finish` or by the connection for its own errors.
+  fetch_response response;
+  /// When the object's answer is overdue (then the client gets 504).
+  clock_type::time_point deadline;
+  /// Whether `response` is final. `response` and `ready` are only touched
+  /// on the connection's thread once the exchange was sent: `finish` posts
+  /// the outcome there.
+  bool ready = false;
+  /// Request properties that shape the response.
+  unsigned version = 11;
+  bool keep_alive = true;
+  bool head = false;
+};
+
+} // namespace detail
+
+/// One client connection: reads requests (several may be in flight:
+/// pipelining), hands them to a bridge actor and writes the responses in
+/// request order. Lives on one worker's thread; `on_ready` is posted there.
+class connection : public std::enable_shared_from_this<connection> {
+public:
+  connection(server_state& st, worker& w, socket_type socket,
+             caf::actor bridge);
+
+  /// Registers with the worker and starts reading. Worker thread.
+  void start();
+
+  /// Completes `ex` with `resp` (posted by `detail::finish`), unless it timed
+  /// out before. Worker thread.
+  void on_ready(detail::exchange_ptr ex, fetch_response resp);
+
+  /// Answers requests whose objects are overdue with 504 (sweep).
+  void expire_requests(clock_type::time_point now);
+
+  /// Stops taking requests; closes once what is in flight went out.
+  void drain();
+
+  /// Closes unless a response is being written; that one finishes first.
+  /// Worker thread, once the worker is stopping.
+  void stop_now();
+
+  /// Closes at once, dropping whatever is pending. Idempotent.
+  void close();
+
+  /// Whether the client has exceeded its time (sweep).
+  bool timed_out(clock_type::time_point now) const;
+
+  net::io_context::executor_type executor() { return w_.ioc.get_executor(); }
+
+private:
+  using request_parser =
+      boost::beast::http::request_parser<boost::beast::http::string_body>;
+  using response_type =
+      boost::beast::http::response<boost::beast::http::string_body>;
+
+  void do_read();
+
+  void on_header(boost::system::error_code ec);
+
+  void on_body(boost::system::error_code ec);
+
+  void on_read_error(boost::system::error_code ec);
+
+  void on_request();
+
+  /// Queues a response the server makes itself, in request order.
+  void respond(fetch_response resp, bool keep_alive);
+
+  void do_write();
+
+  void on_write(boost::system::error_code ec);
+
+  void build_response(detail::exchange& ex, bool keep_alive);
+
+  /// Half-closes after a final response and discards further input so the
+  /// client reads the response instead of a reset.
+  void linger();
+
+  void discard();
+
+  server_state& st_;
+  worker& w_;
+  socket_type socket_;
+  caf::actor bridge_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<request_parser> parser_;
+  std::deque<detail::exchange_ptr> pending_;
+  response_type out_;
+  clock_type::time_point last_progress_;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool no_more_reads_ = false;
+  bool draining_ = false;
+  bool lingering_ = false;
+  bool closed_ = false;
+  bool registered_ = false;
+};
+
+} // namespace durable::http
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::http::detail::exchange_ptr)

@@ -1,0 +1,118 @@
+#pragma once
+
+// The type-erased link between the HTTP server and one namespace. Not for
+// direct use: `durable::http::server::bind` makes these.
+
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include <caf/duration.hpp>
+#include <caf/error.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "durable/fetch.hpp"
+#include "durable/object_namespace.hpp"
+#include "durable/stub.hpp"
+
+namespace durable::http {
+
+/// Whether the typed interface `Interface` handles `durable::fetch_signature`.
+template <class Interface>
+struct has_fetch : std::false_type {};
+
+template <class... Sigs>
+struct has_fetch<caf::typed_actor<Sigs...>>
+    : std::disjunction<std::is_same<Sigs, fetch_signature>...> {};
+
+namespace detail {
+
+/// One HTTP request on its way to an object and back (defined by the server).
+class exchange;
+
+using exchange_ptr = std::shared_ptr<exchange>;
+
+/// How the request path names its object.
+struct object_ref {
+  /// True for `/<binding>/id/<hex>/...`, false for `/<binding>/<name>/...`.
+  bool by_id = false;
+  /// The 64 hex digits, or the percent-decoded name.
+  std::string key;
+};
+
+/// The object the request is for.
+const object_ref& target_of(const exchange& ex);
+
+/// Moves the request out of `ex` (called once, when sending it).
+fetch_request take_request(exchange& ex);
+
+/// Completes `ex` with the object's response. Any thread.
+void finish(exchange_ptr ex, fetch_response resp);
+
+/// Completes `ex` with an error (bad ID, or the object's failure). Any thread.
+void finish(exchange_ptr ex, caf::error err);
+
+/// Sends requests to the objects of one namespace. Called only from the
+/// server's bridge actors, so `self` is always an event-based actor.
+class binding {
+public:
+  virtual ~binding();
+
+  /// Resolves the object of `ex`, sends it the request and calls `finish`
+  /// once: with the response, the object's error or the resolution error.
+  /// Sets no CAF timeout: each one costs a wakeup of CAF's clock thread
+  /// (twice, with its cancellation), so the server times requests out on
+  /// its own I/O threads instead.
+  virtual void dispatch(caf::event_based_actor* self, exchange_ptr ex) = 0;
+};
+
+/// The binding of a namespace whose objects handle `fetch_signature`.
+template <class Interface>
+class typed_binding final : public binding {
+public:
+  static_assert(has_fetch<Interface>::value,
+                "durable::http: the object's interface must contain "
+                "durable::fetch_signature");
+
+  explicit typed_binding(object_namespace<Interface> ns) : ns_(std::move(ns)) {
+    // nop
+  }
+
+  void dispatch(caf::event_based_actor* self, exchange_ptr ex) override {
+    auto& ref = target_of(*ex);
+    stub<Interface> target;
+    if (ref.by_id) {
+      auto id = ns_.id_from_string(ref.key);
+      if (!id) {
+        finish(std::move(ex), std::move(id.error()));
+        return;
+      }
+      auto found = ns_.get(*id);
+      if (!found) {
+        finish(std::move(ex), std::move(found.error()));
+        return;
+      }
+      target = std::move(*found);
+    } else {
+      target = ns_.get_by_name(ref.key);
+    }
+    auto req = take_request(*ex);
+    target.fetch(self, caf::duration{caf::infinite}, std::move(req))
+        .then(
+            [ex](fetch_response& resp) mutable {
+              finish(std::move(ex), std::move(resp));
+            },
+            [ex](caf::error& err) mutable {
+              finish(std::move(ex), std::move(err));
+            });
+  }
+
+private:
+  object_namespace<Interface> ns_;
+};
+
+} // namespace detail
+
+} // namespace durable::http

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <caf/config_option_set.hpp>
+
+#include "durable/config.hpp"
+
+namespace durable::http {
+
+/// Adds the `http.*` options to `opts` (an `actor_system_config`'s
+/// `custom_options_`), for applications with a config class of their own:
+///
+/// | option            | default     | meaning                              |
+/// |-------------------|-------------|--------------------------------------|
+/// | address           | `127.0.0.1` | listen address                       |
+/// | port              | `0`         | listen port (0: pick a free one)     |
+/// | threads           | `1`         | I/O threads                          |
+/// | bridges           | `0`         | bridge actors (0: one per thread)    |
+/// | body-limit        | `1048576`   | largest request body (bytes)         |
+/// | header-limit      | `16384`     | largest request head (bytes)         |
+/// | request-timeout   | `30s`       | object reply deadline (then 504)     |
+/// | read-timeout      | `30s`       | per request read / idle keep-alive   |
+/// | shutdown-timeout  | `5s`        | how long stop waits for objects      |
+/// | max-pipelined     | `32`        | requests in flight per connection    |
+void add_options(caf::config_option_set& opts);
+
+/// A `durable::config` (all `durable.*` options) plus the `http.*` options.
+class config : public durable::config {
+public:
+  config();
+};
+
+} // namespace durable::http

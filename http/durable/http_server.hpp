@@ -1,0 +1,138 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+#include <caf/timespan.hpp>
+
+#include "durable/http_binding.hpp"
+#include "durable/object_namespace.hpp"
+
+namespace durable::http {
+
+/// Settings of an HTTP front door. `from_config` reads them from the
+/// `http.*` options (see `durable::http::config`).
+struct server_options {
+  /// The address to listen on; loopback unless told otherwise.
+  std::string address = "127.0.0.1";
+  /// The port to listen on; 0 picks a free one (see `server::port`).
+  uint16_t port = 0;
+  /// Number of I/O threads; each runs its own event loop and owns the
+  /// connections it accepted.
+  size_t threads = 1;
+  /// Number of bridge actors carrying requests into CAF; 0: one per I/O
+  /// thread.
+  size_t bridges = 0;
+  /// Largest accepted request body; larger ones get 413.
+  uint64_t body_limit = 1024 * 1024;
+  /// Largest accepted request head (request line and headers); larger ones
+  /// get 431.
+  uint32_t header_limit = 16 * 1024;
+  /// How long an object may take to answer; then the client gets 504.
+  caf::timespan request_timeout = std::chrono::seconds{30};
+  /// How long a client may take to send a whole request, or stay idle
+  /// between requests, or take to receive a response; then the connection
+  /// is closed.
+  caf::timespan read_timeout = std::chrono::seconds{30};
+  /// How long `stop` waits for requests already sent to objects.
+  caf::timespan shutdown_timeout = std::chrono::seconds{5};
+  /// Requests of one connection in flight at once (pipelining) before the
+  /// server stops reading from it until responses went out.
+  size_t max_pipelined = 32;
+
+  /// Reads the `http.*` options of `cfg`, defaults for what is absent.
+  static caf::expected<server_options>
+  from_config(const caf::actor_system_config& cfg);
+};
+
+/// An HTTP/1.1 server (Boost.Beast) that routes requests to the `fetch`
+/// handlers of durable objects:
+///
+/// | path                              | object                        |
+/// |-----------------------------------|-------------------------------|
+/// | `/<binding>/<name>[/<rest>]`      | `ns.get_by_name(name)`        |
+/// | `/<binding>/id/<64 hex>[/<rest>]` | `ns.get(ns.id_from_string(hex))` |
+///
+/// The name segment is percent-decoded (`/counter/a%2Fb` names "a/b"; a
+/// malformed escape is a 400), so any byte string can be a name; the
+/// segment `id` is reserved. The object receives the method, the request
+/// target exactly as sent (path and query, not decoded), the headers in
+/// order and the body; its status, headers and body go back.
+///
+/// Errors are JSON bodies `{"error": text, "retryable": bool, "overloaded":
+/// bool, "remote": bool}`: 400 for a bad ID (with the namespace's text) or a
+/// malformed request, 404 for an unknown binding, 413 for a body over
+/// `body_limit`, 431 for a head over `header_limit`, 500 when the object
+/// threw (`remote`) or failed otherwise, 503 when it is overloaded or
+/// unavailable, 504 when it did not answer within `request_timeout`.
+///
+/// Keep-alive and pipelining are supported; responses of one connection go
+/// out in request order. Requests reach objects through event-based bridge
+/// actors (no blocking actor on the request path).
+///
+/// Destroy the server before the actor system and the deployment.
+class server {
+public:
+  // -- constructors, destructors, and assignment operators --------------------
+
+  server(caf::actor_system& sys, server_options opts = {});
+
+  server(const server&) = delete;
+
+  server& operator=(const server&) = delete;
+
+  /// Calls `stop`.
+  ~server();
+
+  // -- configuration (before `start`) -----------------------------------------
+
+  /// Serves the namespace `ns` under `/<segment>/...`. The segment must be
+  /// non-empty and made of letters, digits, `-`, `.`, `_` and `~`. The
+  /// interface must contain `durable::fetch_signature` (checked at compile
+  /// time). Fails for a bad or taken segment, or once started.
+  template <class Interface>
+  caf::error bind(std::string segment, object_namespace<Interface> ns) {
+    return bind_impl(
+        std::move(segment),
+        std::make_shared<detail::typed_binding<Interface>>(std::move(ns)));
+  }
+
+  // -- lifetime ---------------------------------------------------------------
+
+  /// Listens and starts the I/O threads and bridge actors. Fails if the
+  /// address cannot be bound or the server was started before.
+  caf::error start();
+
+  /// Stops accepting, answers requests already in flight (waiting up to
+  /// `shutdown_timeout` for objects), closes all connections and joins the
+  /// I/O threads. Idempotent; call from a thread that is not an actor.
+  void stop();
+
+  // -- properties -------------------------------------------------------------
+
+  /// The port the server listens on (the ephemeral one if `port` was 0);
+  /// 0 before `start`.
+  uint16_t port() const noexcept;
+
+  /// The options the server runs with.
+  const server_options& options() const noexcept;
+
+  /// Number of open client connections.
+  size_t connections() const noexcept;
+
+private:
+  struct impl;
+
+  caf::error bind_impl(std::string segment,
+                       std::shared_ptr<detail::binding> target);
+
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace durable::http

@@ -1,0 +1,294 @@
+#include "durable/http_server.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include "connection.hpp"
+#include "durable/errc.hpp"
+#include "routing.hpp"
+
+namespace durable::http {
+
+using boost::system::error_code;
+
+namespace {
+
+/// Carries requests from the I/O threads into CAF: sends each one to its
+/// object from this event-based actor, whose response handlers complete the
+/// exchange. Never blocks, so many requests are in flight at once.
+caf::behavior bridge_actor(caf::event_based_actor* self) {
+  return {
+      [self](detail::exchange_ptr& ex) {
+        auto target = ex->target;
+        target->dispatch(self, std::move(ex));
+      },
+  };
+}
+
+std::vector<std::shared_ptr<connection>> snapshot(worker& w) {
+  std::vector<std::shared_ptr<connection>> result;
+  result.reserve(w.conns.size());
+  for (auto& entry : w.conns)
+    if (auto conn = entry.second.lock())
+      result.push_back(std::move(conn));
+  return result;
+}
+
+} // namespace
+
+// -- impl ---------------------------------------------------------------------
+
+struct server::impl {
+  enum class phase { idle, running, stopped };
+
+  impl(caf::actor_system& sys, server_options opts) : st(sys, std::move(opts)) {
+    // nop
+  }
+
+  void do_accept();
+
+  void arm_sweep(worker& w);
+
+  caf::timespan sweep_interval() const {
+    using namespace std::chrono;
+    auto shortest = std::min(st.opts.read_timeout, st.opts.request_timeout);
+    return std::clamp<caf::timespan>(shortest / 4, milliseconds{10},
+                                     seconds{1});
+  }
+
+  // Destroyed in reverse order: the acceptor and its timer before the
+  // workers' event loops, the shared state last.
+  server_state st;
+  std::vector<std::unique_ptr<worker>> workers;
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<net::steady_timer> accept_timer;
+  uint16_t port = 0;
+  phase state = phase::idle;
+  size_t next_worker = 0; // only on the acceptor's thread
+};
+
+void server::impl::do_accept() {
+  auto& target = *workers[next_worker++ % workers.size()];
+  // Accepted straight onto the event loop of the worker that will own it.
+  auto socket = std::make_shared<socket_type>(target.ioc);
+  acceptor->async_accept(*socket, [this, &target, socket](error_code ec) {
+    if (ec == net::error::operation_aborted || !acceptor->is_open())
+      return;
+    if (ec) {
+      // Out of descriptors, say: back off instead of spinning.
+      accept_timer->expires_after(std::chrono::milliseconds{50});
+      accept_timer->async_wait([this](error_code ec) {
+        if (!ec && acceptor->is_open())
+          do_accept();
+      });
+      return;
+    }
+    auto bridge = st.bridges[st.next_bridge++ % st.bridges.size()];
+    auto conn = std::make_shared<connection>(st, target, std::move(*socket),
+                                             std::move(bridge));
+    net::post(target.ioc, [conn] { conn->start(); });
+    do_accept();
+  });
+}
+
+void server::impl::arm_sweep(worker& w) {
+  w.sweep_timer.expires_after(sweep_interval());
+  w.sweep_timer.async_wait([this, &w](error_code ec) {
+    if (ec || w.stopping)
+      return;
+    auto now = clock_type::now();
+    std::vector<std::shared_ptr<connection>> expired;
+    for (auto i = w.conns.begin(); i != w.conns.end();) {
+      auto conn = i->second.lock();
+      if (!conn) {
+        i = w.conns.erase(i);
+        continue;
+      }
+      conn->expire_requests(now);
+      if (conn->timed_out(now))
+        expired.push_back(std::move(conn));
+      ++i;
+    }
+    // Closing erases from `conns`: not while iterating it.
+    for (auto& conn : expired)
+      conn->close();
+    arm_sweep(w);
+  });
+}
+
+// -- server -------------------------------------------------------------------
+
+server::server(caf::actor_system& sys, server_options opts)
+    : impl_(std::make_unique<impl>(sys, std::move(opts))) {
+  // nop
+}
+
+server::~server() {
+  stop();
+}
+
+caf::error server::bind_impl(std::string segment,
+                             std::shared_ptr<detail::binding> target) {
+  auto& d = *impl_;
+  if (d.state != impl::phase::idle)
+    return make_error(errc::invalid_argument,
+                      "durable::http::server: bind after start");
+  if (!valid_binding_name(segment)) {
+    std::string text = "invalid binding name ";
+    append_json_string(text, segment);
+    return make_error(errc::invalid_argument, std::move(text));
+  }
+  if (d.st.bindings.count(segment) > 0) {
+    std::string text = "binding already taken: ";
+    append_json_string(text, segment);
+    return make_error(errc::invalid_argument, std::move(text));
+  }
+  d.st.bindings.emplace(std::move(segment), std::move(target));
+  return caf::none;
+}
+
+caf::error server::start() {
+  auto& d = *impl_;
+  auto& opts = d.st.opts;
+  if (d.state != impl::phase::idle)
+    return make_error(errc::invalid_argument,
+                      "durable::http::server: started twice");
+  if (opts.threads == 0 || opts.max_pipelined == 0)
+    return make_error(errc::invalid_argument,
+                      "durable::http::server: threads and max_pipelined "
+                      "must be at least 1");
+  error_code ec;
+  auto addr = net::ip::make_address(opts.address, ec);
+  if (ec)
+    return make_error(errc::invalid_argument,
+                      "invalid listen address: " + opts.address);
+  for (size_t i = 0; i < opts.threads; ++i)
+    d.workers.emplace_back(std::make_unique<worker>());
+  auto& first = *d.workers.front();
+  tcp::endpoint endpoint{addr, opts.port};
+  d.acceptor.emplace(first.ioc);
+  d.acceptor->open(endpoint.protocol(), ec);
+  if (!ec)
+    d.acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec)
+    d.acceptor->bind(endpoint, ec);
+  if (!ec)
+    d.acceptor->listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    d.acceptor.reset();
+    d.workers.clear();
+    return make_error(errc::unavailable, "cannot listen on " + opts.address +
+                                             ":" + std::to_string(opts.port) +
+                                             ": " + ec.message());
+  }
+  d.port = d.acceptor->local_endpoint().port();
+  auto bridges = opts.bridges > 0 ? opts.bridges : opts.threads;
+  for (size_t i = 0; i < bridges; ++i)
+    d.st.bridges.push_back(d.st.sys.spawn(bridge_actor));
+  d.accept_timer.emplace(first.ioc);
+  d.do_accept();
+  for (auto& w : d.workers) {
+    d.arm_sweep(*w);
+    w->guard.emplace(w->ioc.get_executor());
+    w->thread = std::thread{[w = w.get()] {
+      for (;;) {
+        try {
+          w->ioc.run();
+          break;
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "durable::http: I/O thread caught: %s\n",
+                       e.what());
+        }
+      }
+      w->done = true;
+    }};
+  }
+  d.state = impl::phase::running;
+  return caf::none;
+}
+
+void server::stop() {
+  auto& d = *impl_;
+  if (d.state != impl::phase::running) {
+    d.state = impl::phase::stopped;
+    return;
+  }
+  d.state = impl::phase::stopped;
+  using namespace std::chrono;
+  // 1. Stop accepting; idle connections close, busy ones finish what they
+  //    have and close.
+  std::atomic<size_t> draining{0};
+  for (auto& w : d.workers)
+    net::post(w->ioc, [&d, &draining, w = w.get()] {
+      w->draining = true;
+      if (w == d.workers.front().get()) {
+        error_code ignored;
+        d.acceptor->close(ignored);
+        d.accept_timer->cancel();
+      }
+      for (auto& conn : snapshot(*w))
+        conn->drain();
+      ++draining;
+    });
+  // 2. Give objects time to answer what they already have. Counting starts
+  //    once no loop can hand out new requests any more.
+  auto deadline = steady_clock::now() + d.st.opts.shutdown_timeout;
+  auto busy = [&] { return draining < d.workers.size() || d.st.in_flight > 0; };
+  while (busy() && steady_clock::now() < deadline)
+    std::this_thread::sleep_for(milliseconds{1});
+  // 3. Terminate the bridges: after this, nothing from CAF reaches the
+  //    event loops (late replies go to dead actors).
+  if (!d.st.bridges.empty()) {
+    for (auto& bridge : d.st.bridges)
+      caf::anon_send_exit(bridge, caf::exit_reason::user_shutdown);
+    caf::scoped_actor self{d.st.sys};
+    self->wait_for(d.st.bridges);
+    d.st.bridges.clear();
+  }
+  // 4. Close what is not writing its last responses; those close when done.
+  for (auto& w : d.workers)
+    net::post(w->ioc, [w = w.get()] {
+      w->stopping = true;
+      w->sweep_timer.cancel();
+      for (auto& conn : snapshot(*w))
+        conn->stop_now();
+    });
+  // 5. Let the loops run dry, forcing them after a short grace.
+  for (auto& w : d.workers)
+    w->guard.reset();
+  auto grace = steady_clock::now() + seconds{1};
+  auto all_done = [&] {
+    return std::all_of(d.workers.begin(), d.workers.end(),
+                       [](auto& w) { return w->done.load(); });
+  };
+  while (!all_done() && steady_clock::now() < grace)
+    std::this_thread::sleep_for(milliseconds{1});
+  for (auto& w : d.workers) {
+    w->ioc.stop();
+    if (w->thread.joinable())
+      w->thread.join();
+  }
+}
+
+uint16_t server::port() const noexcept {
+  return impl_->port;
+}
+
+const server_options& server::options() const noexcept {
+  return impl_->st.opts;
+}
+
+size_t server::connections() const noexcept {
+  return impl_->st.connections;
+}
+
+} // namespace durable::http
