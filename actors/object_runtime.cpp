@@ -75,8 +75,8 @@ public:
       rt_->on_commit(self_, xs.get_as<uint64_t>(1), xs.get_as<caf::error>(2));
       return caf::match_case::match;
     }
-    if (xs.match_elements<idle_check_atom>()) {
-      rt_->on_idle_check(self_);
+    if (xs.match_elements<idle_check_atom, caf::timespan>()) {
+      rt_->on_idle_check(self_, xs.get_as<caf::timespan>(1));
       return caf::match_case::match;
     }
     // Messages an object sends itself are not admitted, so they don't leave.
@@ -163,12 +163,10 @@ private:
 // -- object_runtime
 // -------------------------------------------------------------
 
-object_runtime::object_runtime(caf::timespan idle_timeout,
-                               object_storage storage,
+object_runtime::object_runtime(object_storage storage,
                                std::shared_ptr<storage_engine> engine) noexcept
     : state_(0),
       last_active_(clock::now().time_since_epoch().count()),
-      idle_timeout_(idle_timeout),
       storage_(std::move(storage)),
       engine_(std::move(engine)) {
   // nop
@@ -186,10 +184,11 @@ object_runtime::admission object_runtime::admit(uint32_t max_queued) noexcept {
   return (prev & closed_flag) != 0 ? admission::closed : admission::overloaded;
 }
 
-bool object_runtime::idle_at(clock::time_point now) const noexcept {
+bool object_runtime::idle_at(clock::time_point now,
+                             caf::timespan timeout) const noexcept {
   auto last = clock::time_point{
       clock::duration{last_active_.load(std::memory_order_relaxed)}};
-  return now - last >= idle_timeout_;
+  return now - last >= timeout;
 }
 
 void object_runtime::send_gated(std::function<void()> f) {
@@ -235,8 +234,9 @@ void object_runtime::leave() noexcept {
   }
 }
 
-void object_runtime::on_idle_check(caf::scheduled_actor* self) {
-  if (!idle_at(clock::now()) || !may_evict())
+void object_runtime::on_idle_check(caf::scheduled_actor* self,
+                                   caf::timespan timeout) {
+  if (!idle_at(clock::now(), timeout) || !may_evict())
     return;
   uint32_t expected = 0;
   if (state_.compare_exchange_strong(expected, closed_flag,

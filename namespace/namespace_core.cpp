@@ -280,9 +280,9 @@ void namespace_core::sweep(caf::event_based_actor* self) {
     for (auto& kvp : sh.objects) {
       auto& obj = kvp.second.obj;
       if (obj.actor && obj.runtime->queued() == 0 && !obj.runtime->closed() &&
-          obj.runtime->idle_at(now))
+          obj.runtime->idle_at(now, opts_.idle_timeout))
         self->send(caf::actor_cast<caf::actor>(obj.actor),
-                   idle_check_atom::value);
+                   idle_check_atom::value, opts_.idle_timeout);
     }
   }
 }

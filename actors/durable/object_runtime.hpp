@@ -41,7 +41,7 @@ public:
 
   // -- constructors, destructors, and assignment operators --------------------
 
-  object_runtime(caf::timespan idle_timeout, object_storage storage,
+  object_runtime(object_storage storage,
                  std::shared_ptr<storage_engine> engine) noexcept;
 
   object_runtime(const object_runtime&) = delete;
@@ -69,8 +69,8 @@ public:
     return state_.load(std::memory_order_acquire) & ~closed_flag;
   }
 
-  /// Returns whether the object handled nothing since `now - idle_timeout`.
-  bool idle_at(clock::time_point now) const noexcept;
+  /// Returns whether the object handled nothing since `now - timeout`.
+  bool idle_at(clock::time_point now, caf::timespan timeout) const noexcept;
 
   // -- object side ------------------------------------------------------------
 
@@ -118,7 +118,7 @@ private:
   void leave() noexcept;
 
   /// Handles an idle check: closes and quits if idle and nothing is queued.
-  void on_idle_check(caf::scheduled_actor* self);
+  void on_idle_check(caf::scheduled_actor* self, caf::timespan timeout);
 
   /// Handles a due alarm: runs `alarm` unless the stored alarm changed
   /// since it was scheduled, or deletes it unrun when `drop` is set.
@@ -131,13 +131,13 @@ private:
   void on_commit(caf::scheduled_actor* self, uint64_t seq,
                  const caf::error& err);
 
+  // Small members first: they share one word after the vtable pointer.
   std::atomic<uint32_t> state_;
+  bool sync_requested_ = false;
   std::atomic<clock::rep> last_active_;
-  caf::timespan idle_timeout_;
   object_storage storage_;
   std::shared_ptr<storage_engine> engine_;
   output_gate gate_;
-  bool sync_requested_ = false;
   /// Set once a commit failed: the instance only drains its queue.
   caf::error broken_;
 };

@@ -53,8 +53,7 @@ public:
 
   object(caf::actor_config& cfg, object_context ctx)
       : super(cfg),
-        object_runtime(ctx.ns->options().idle_timeout, std::move(ctx.storage),
-                       std::move(ctx.engine)),
+        object_runtime(std::move(ctx.storage), std::move(ctx.engine)),
         id_(std::move(ctx.id)),
         ns_(std::move(ctx.ns)),
         hint_(ctx.hint) {
