@@ -23,20 +23,7 @@ BENCH_ARGS ?=
 all: build
 
 deps:
-	@missing=""; \
-	for p in $(PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" \
-	    || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" -ne 0 ]; then \
-	    echo "missing packages:$$missing (run as root, or apt-get install them)"; \
-	    exit 1; \
-	  fi; \
-	  echo "installing:$$missing"; \
-	  apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	fi
+	@bash cmake/install-packages.sh $(PACKAGES)
 
 $(BUILD)/CMakeCache.txt: | deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -55,20 +42,7 @@ run: build
 	QUICK=1 $(BUILD)/benchmarks/activation --out $(BUILD)/quick-results
 
 bench-deps:
-	@missing=""; \
-	for p in $(BENCH_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" \
-	    || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" -ne 0 ]; then \
-	    echo "missing packages:$$missing (run as root, or apt-get install them)"; \
-	    exit 1; \
-	  fi; \
-	  echo "installing:$$missing"; \
-	  apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	fi
+	@bash cmake/install-packages.sh $(BENCH_PACKAGES)
 
 # Builds and runs every benchmark (each writes $(BENCH_RESULTS)/<name>.json),
 # then draws $(BENCH_RESULTS)/summary.png. QUICK=1 in the environment makes
