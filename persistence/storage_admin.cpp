@@ -36,19 +36,10 @@ storage_engine::find_namespace_number(jurisdiction j,
     if (i != impl_->ns_cache.end())
       return std::optional<uint32_t>{i->second};
   }
-  auto s = impl_->get(j, false);
-  if (!s)
-    return std::move(s.error());
-  std::optional<uint32_t> result;
-  if (*s == nullptr)
-    return result;
-  auto& env = *(*s)->env;
-  auto err = env.read("find_namespace_number", [&](MDB_txn* txn) {
-    return detail::find_number(txn, env.meta(), namespace_key, result);
-  });
-  if (err)
-    return err;
-  return result;
+  return impl_->read<std::optional<uint32_t>>(
+      j, "find_namespace_number", [&](MDB_txn* txn, auto& env, auto& result) {
+        return detail::find_number(txn, env.meta(), namespace_key, result);
+      });
 }
 
 caf::expected<std::vector<std::pair<std::string, uint32_t>>>
@@ -77,57 +68,28 @@ storage_engine::namespace_numbers(jurisdiction j) {
 
 caf::expected<std::vector<namespace_usage>>
 storage_engine::usage(jurisdiction j) {
-  std::vector<namespace_usage> result;
-  auto s = impl_->get(j, false);
-  if (!s)
-    return std::move(s.error());
-  if (*s == nullptr)
-    return result;
-  auto& env = *(*s)->env;
-  auto err = env.read("usage", [&](MDB_txn* txn) {
-    result.clear();
-    return detail::usage_scan(txn, env, result);
-  });
-  if (err)
-    return err;
-  return result;
+  return impl_->read<std::vector<namespace_usage>>(
+      j, "usage", [](MDB_txn* txn, auto& env, auto& result) {
+        return detail::usage_scan(txn, env, result);
+      });
 }
 
 // -- storage_engine: metadata and maintenance ---------------------------------
 
 caf::expected<std::optional<std::string>>
 storage_engine::meta_get(jurisdiction j, std::string_view key) {
-  std::optional<std::string> result;
-  auto s = impl_->get(j, false);
-  if (!s)
-    return std::move(s.error());
-  if (*s == nullptr)
-    return result;
-  auto& env = *(*s)->env;
-  auto err = env.read("meta_get", [&](MDB_txn* txn) {
-    return detail::get_meta(txn, env.meta(), key, result);
-  });
-  if (err)
-    return err;
-  return result;
+  return impl_->read<std::optional<std::string>>(
+      j, "meta_get", [&](MDB_txn* txn, auto& env, auto& result) {
+        return detail::get_meta(txn, env.meta(), key, result);
+      });
 }
 
 caf::expected<std::vector<meta_transaction::key_value>>
 storage_engine::meta_scan(jurisdiction j, std::string_view prefix) {
-  std::vector<meta_transaction::key_value> result;
-  auto s = impl_->get(j, false);
-  if (!s)
-    return std::move(s.error());
-  if (*s == nullptr)
-    return result;
-  auto& env = *(*s)->env;
-  auto err = env.read("meta_scan", [&](MDB_txn* txn) {
-    result.clear();
-    return detail::scan_meta(txn, env.meta(), prefix, result);
-  });
-  if (err)
-    return err;
-  return result;
+  return impl_->read<std::vector<meta_transaction::key_value>>(
+      j, "meta_scan", [&](MDB_txn* txn, auto& env, auto& result) {
+        return detail::scan_meta(txn, env.meta(), prefix, result);
+      });
 }
 
 caf::error storage_engine::update(jurisdiction j, update_function fn) {

@@ -308,20 +308,11 @@ caf::error storage_engine::flush() {
 
 caf::expected<std::vector<alarm_entry>>
 storage_engine::due_alarms(jurisdiction j, int64_t until_ms, size_t max) {
-  std::vector<alarm_entry> result;
-  auto s = impl_->get(j, false);
-  if (!s)
-    return std::move(s.error());
-  if (*s == nullptr)
-    return result;
-  auto& env = *(*s)->env;
-  auto err = env.read("due_alarms", [&](MDB_txn* txn) {
-    return detail::alarm_scan(txn, {env.alarms(), env.alarm_index()}, until_ms,
-                              max, result);
-  });
-  if (err)
-    return err;
-  return result;
+  return impl_->read<std::vector<alarm_entry>>(
+      j, "due_alarms", [&](MDB_txn* txn, auto& env, auto& result) {
+        return detail::alarm_scan(txn, {env.alarms(), env.alarm_index()},
+                                  until_ms, max, result);
+      });
 }
 
 caf::expected<std::vector<alarm_entry>>

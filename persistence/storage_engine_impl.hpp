@@ -65,6 +65,27 @@ struct storage_engine::impl {
   /// Like `get(j, true)`, but a missing environment of a read-only engine is
   /// an error.
   caf::expected<slot*> require(jurisdiction j);
+
+  /// Reads `j`'s environment with `fn(txn, env, result)` and returns `result`;
+  /// an environment that does not exist reads as an empty `T`. `result` is
+  /// reset before each attempt, because reads retry after a map growth.
+  template <class T, class F>
+  caf::expected<T> read(jurisdiction j, const char* op, F fn) {
+    T result{};
+    auto s = get(j, false);
+    if (!s)
+      return std::move(s.error());
+    if (*s == nullptr)
+      return result;
+    auto& env = *(*s)->env;
+    auto err = env.read(op, [&](MDB_txn* txn) {
+      result = T{};
+      return fn(txn, env, result);
+    });
+    if (err)
+      return err;
+    return result;
+  }
 };
 
 } // namespace durable
