@@ -1,5 +1,7 @@
 #include "routing.hpp"
 
+#include "durable/json.hpp"
+
 #include <strings.h>
 
 #include <caf/sec.hpp>
@@ -136,37 +138,8 @@ bool acceptable_header(std::string_view name, std::string_view value) {
 }
 
 void append_json_string(std::string& out, std::string_view text) {
-  static constexpr char digits[] = "0123456789abcdef";
-  out.push_back('"');
-  for (auto c : text) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    case '\n':
-      out += "\\n";
-      break;
-    case '\r':
-      out += "\\r";
-      break;
-    case '\t':
-      out += "\\t";
-      break;
-    default:
-      if (u < 0x20 || u == 0x7f) {
-        out += "\\u00";
-        out.push_back(digits[u >> 4]);
-        out.push_back(digits[u & 0x0f]);
-      } else {
-        out.push_back(c);
-      }
-    }
-  }
-  out.push_back('"');
+  // One JSON writer for the project: it also replaces invalid UTF-8.
+  out += json_quote(text);
 }
 
 fetch_response error_response(uint16_t status, std::string_view text,
