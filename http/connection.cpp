@@ -11,6 +11,7 @@
 
 #include <caf/send.hpp>
 
+#include "admin.hpp"
 #include "routing.hpp"
 
 namespace durable::http {
@@ -192,6 +193,11 @@ void connection::on_request() {
     return;
   }
   auto target = view(msg.target());
+  if (st_.registry != nullptr && is_admin_target(target)) {
+    finish_here(
+        admin_response(*st_.registry, view(msg.method_string()), target));
+    return;
+  }
   parsed_target parsed;
   unsigned status = 0;
   std::string error;

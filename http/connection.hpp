@@ -78,6 +78,8 @@ struct server_state {
   server_options opts;
   // std::less<> allows lookup by string_view without a copy.
   std::map<std::string, std::shared_ptr<detail::binding>, std::less<>> bindings;
+  /// Answers `/admin/...` if set (see `server::serve_admin`).
+  const namespace_registry* registry = nullptr;
   std::vector<caf::actor> bridges;
   std::atomic<size_t> next_bridge{0};
   /// Requests handed to bridges and not yet back on their connection.

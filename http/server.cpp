@@ -12,6 +12,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include "admin.hpp"
 #include "connection.hpp"
 #include "durable/errc.hpp"
 #include "routing.hpp"
@@ -147,12 +148,26 @@ caf::error server::bind_impl(std::string segment,
     append_json_string(text, segment);
     return make_error(errc::invalid_argument, std::move(text));
   }
-  if (d.st.bindings.count(segment) > 0) {
+  if (d.st.bindings.count(segment) > 0 ||
+      (d.st.registry != nullptr && segment == admin_segment)) {
     std::string text = "binding already taken: ";
     append_json_string(text, segment);
     return make_error(errc::invalid_argument, std::move(text));
   }
   d.st.bindings.emplace(std::move(segment), std::move(target));
+  return caf::none;
+}
+
+caf::error server::serve_admin(const namespace_registry& registry) {
+  auto& d = *impl_;
+  if (d.state != impl::phase::idle)
+    return make_error(errc::invalid_argument,
+                      "durable::http::server: serve_admin after start");
+  if (d.st.bindings.count(admin_segment) > 0)
+    return make_error(errc::invalid_argument,
+                      "binding already taken: \"admin\" (the admin routes "
+                      "need it)");
+  d.st.registry = &registry;
   return caf::none;
 }
 

@@ -7,6 +7,7 @@
 //   GET /counter/<name>/inc     increments <name> and answers the new value
 //   GET /counter/<name>         answers the value
 //   GET /counter/id/<hex>/...   the same, by object ID
+//   GET /admin/namespaces       lists the namespaces (?page=&per_page=)
 //
 // Prints "listening on ADDRESS:PORT" once it accepts connections and runs
 // until SIGINT or SIGTERM.
@@ -106,6 +107,8 @@ int main(int argc, char** argv) {
     durable::http::server srv{sys, *opts};
     if (auto rc = bind_all(*dep, srv, specs); rc != EXIT_SUCCESS)
       return rc;
+    if (auto err = srv.serve_admin(dep->registry()))
+      return fail(durable::message_of(err));
     if (auto err = srv.start())
       return fail(durable::message_of(err));
     std::printf("listening on %s:%u\n", opts->address.c_str(),

@@ -14,6 +14,10 @@
 #include "durable/http_binding.hpp"
 #include "durable/object_namespace.hpp"
 
+namespace durable {
+class namespace_registry;
+} // namespace durable
+
 namespace durable::http {
 
 /// Settings of an HTTP front door. `from_config` reads them from the
@@ -102,6 +106,13 @@ public:
         std::move(segment),
         std::make_shared<detail::typed_binding<Interface>>(std::move(ns)));
   }
+
+  /// Serves read-only views of `registry` under `/admin`:
+  /// `GET /admin/namespaces?page=&per_page=` lists the namespaces in the REST
+  /// API's JSON envelope. `registry` must outlive the server. The segment
+  /// `admin` is then reserved: fails if a namespace is bound to it, or once
+  /// started.
+  caf::error serve_admin(const namespace_registry& registry);
 
   // -- lifetime ---------------------------------------------------------------
 
