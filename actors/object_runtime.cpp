@@ -25,31 +25,35 @@ namespace {
 /// hold it until the turn's writes are durable.
 class capturing_visitor : public caf::detail::invoke_result_visitor {
 public:
-  enum class outcome { none, value, failure };
+  using kind = object_runtime::turn_reply::kind;
 
   void operator()() override {
     // The handler answers later (promise or delegation): not ours to gate.
   }
 
   void operator()(caf::error& x) override {
-    kind = outcome::failure;
-    err = std::move(x);
+    reply.what = kind::failure;
+    reply.err = std::move(x);
   }
 
   void operator()(caf::message& x) override {
-    kind = outcome::value;
-    msg = std::move(x);
+    reply.what = kind::value;
+    reply.msg = std::move(x);
   }
 
   void operator()(const caf::none_t&) override {
-    kind = outcome::failure;
-    err = caf::sec::unexpected_response;
+    reply.what = kind::failure;
+    reply.err = caf::sec::unexpected_response;
   }
 
-  outcome kind = outcome::none;
-  caf::message msg;
-  caf::error err;
+  object_runtime::turn_reply reply;
 };
+
+caf::error reset_error(const caf::error& cause) {
+  return make_error(errc::object_reset,
+                    "Durable Object reset: a storage write failed: " +
+                        message_of(cause));
+}
 
 } // namespace
 
@@ -71,8 +75,8 @@ public:
 
   caf::match_case::result invoke(caf::detail::invoke_result_visitor&,
                                  caf::type_erased_tuple& xs) override {
-    if (xs.match_elements<commit_atom, uint64_t, caf::error>()) {
-      rt_->on_commit(self_, xs.get_as<uint64_t>(1), xs.get_as<caf::error>(2));
+    if (xs.match_elements<commit_atom, caf::error>()) {
+      rt_->on_commit_failed(self_, xs.get_as<caf::error>(1));
       return caf::match_case::match;
     }
     if (xs.match_elements<idle_check_atom, caf::timespan>()) {
@@ -93,22 +97,14 @@ public:
       return caf::match_case::match;
     }
     rt_->touch();
+    rt_->storage_.prune_committed();
     capturing_visitor result;
     caf::match_case::result matched;
     if (xs.match_elements<alarm_atom, int64_t, uint32_t, bool>())
       matched = run_alarm(result, xs);
     else
       matched = run(result, xs);
-    rt_->end_turn(self_);
-    if (result.kind != capturing_visitor::outcome::none) {
-      auto rp = self_->make_response_promise();
-      if (rp.pending()) {
-        if (result.kind == capturing_visitor::outcome::value)
-          rt_->gate_.reply(std::move(rp), std::move(result.msg));
-        else
-          rt_->gate_.reply(std::move(rp), std::move(result.err));
-      }
-    }
+    rt_->end_turn(self_, &result.reply);
     if (admitted)
       rt_->leave();
     return matched;
@@ -192,35 +188,58 @@ bool object_runtime::idle_at(clock::time_point now,
 }
 
 void object_runtime::send_gated(std::function<void()> f) {
-  if (storage_.turn_dirty() || gate_.closed())
+  if (storage_.turn_dirty() || gate_.closed(storage_.durable_seq()))
     gate_.send_in_turn(std::move(f));
   else
     f();
 }
 
-void object_runtime::end_turn(caf::scheduled_actor* self) {
+void object_runtime::end_turn(caf::scheduled_actor* self, turn_reply* reply) {
+  using kind = turn_reply::kind;
   auto ws = storage_.end_turn();
-  if (!ws.empty()) {
-    auto seq = ws.seq();
-    if (ws.needs_confirmation())
-      gate_.raise(seq);
-    // Completions run on the writer's thread: come back through the mailbox,
-    // with high priority so that held replies leave as early as possible.
-    auto hdl = caf::actor_cast<caf::actor>(self);
-    engine_->submit(std::move(ws), [hdl, seq](const caf::error& err) {
-      caf::anon_send<caf::message_priority::high>(hdl, commit_atom::value, seq,
-                                                  err);
-    });
-  }
+  if (!ws.empty() && ws.needs_confirmation())
+    gate_.raise(ws.seq());
   if (sync_requested_) {
     gate_.raise(storage_.last_sealed());
     sync_requested_ = false;
   }
-  gate_.end_turn();
+  caf::response_promise rp;
+  if (reply != nullptr && reply->what != kind::none)
+    rp = self->make_response_promise();
+  auto replying = rp.pending();
+  if ((!replying && !gate_.turn_sent()) ||
+      !gate_.closed(storage_.durable_seq())) {
+    // Nothing to hold: output leaves now, from this worker.
+    gate_.release_turn();
+    if (replying && reply->what == kind::failure)
+      rp.deliver(std::move(reply->err));
+    else if (replying && (!reply->msg.empty() || !rp.async()))
+      rp.deliver(std::move(reply->msg));
+    if (!ws.empty())
+      engine_->submit(std::move(ws), nullptr);
+    return;
+  }
+  // The writer releases the output right after the commit it waits for
+  // (ordered after every earlier write set of this object).
+  if (ws.empty())
+    ws = storage_.barrier();
+  auto out =
+      gate_.hold_turn(caf::actor_cast<caf::strong_actor_ptr>(self), ws.seq());
+  if (replying)
+    out.set_reply(std::move(rp), std::move(reply->msg), std::move(reply->err));
+  engine_->submit(std::move(ws),
+                  [out = std::move(out)](const caf::error& err) mutable {
+                    if (err)
+                      out.fail(reset_error(err));
+                    else
+                      out.release();
+                  });
 }
 
-bool object_runtime::may_evict() const noexcept {
-  return !storage_.has_pending() && !storage_.turn_dirty() && !gate_.holding();
+bool object_runtime::may_evict() noexcept {
+  storage_.prune_committed();
+  return !storage_.has_pending() && !storage_.turn_dirty() &&
+         !gate_.holding(storage_.durable_seq());
 }
 
 void object_runtime::leave() noexcept {
@@ -263,23 +282,17 @@ caf::message object_runtime::on_alarm(int64_t scheduled, uint32_t retry,
   return caf::make_message(!drop);
 }
 
-void object_runtime::on_commit(caf::scheduled_actor* self, uint64_t seq,
-                               const caf::error& err) {
-  if (!err) {
-    storage_.committed(seq);
-    gate_.confirm(seq);
+void object_runtime::on_commit_failed(caf::scheduled_actor* self,
+                                      const caf::error& err) {
+  if (broken_)
     return;
-  }
-  // The output gate is broken: nothing held may leave, callers learn that
-  // the object was reset, and the next message recreates it from what is
-  // durable.
-  auto reset = make_error(errc::object_reset,
-                          "Durable Object reset: a storage write failed: " +
-                              message_of(err));
+  // The output gate is broken: nothing held may leave (the writer answers
+  // held replies with the reset), callers learn that the object was reset,
+  // and the next message recreates it from what is durable.
   storage_.failed(err);
-  gate_.fail(reset);
+  gate_.drop_turn();
   close();
-  broken_ = reset;
+  broken_ = reset_error(err);
   quit_if_drained(self);
 }
 
@@ -297,6 +310,13 @@ caf::behavior object_runtime::guard(caf::behavior user,
                                     caf::scheduled_actor* self) {
   if (!user)
     return user;
+  // The writer reports a failed commit once; the weak handle keeps the
+  // storage (which the actor owns) from owning the actor.
+  storage_.on_failure([weak = caf::actor_cast<caf::weak_actor_ptr>(self)](
+                          const caf::error& err) {
+    if (auto hdl = caf::actor_cast<caf::actor>(weak))
+      caf::anon_send<caf::message_priority::high>(hdl, commit_atom::value, err);
+  });
   caf::intrusive_ptr<caf::detail::behavior_impl> impl =
       caf::make_counted<guarded_behavior>(user.as_behavior_impl(), this, self);
   caf::behavior result;

@@ -1,71 +1,62 @@
 #include "durable/output_gate.hpp"
 
+#include <caf/actor_control_block.hpp>
+#include <caf/mailbox_element.hpp>
+
 namespace durable {
 
-void output_gate::deliver(held_reply& x) {
-  if (x.err)
-    x.rp.deliver(std::move(x.err));
-  else if (!x.msg.empty() || !x.rp.async())
-    // Like CAF: an empty result of an async message produces no message.
-    x.rp.deliver(std::move(x.msg));
-}
+// -- held_output --------------------------------------------------------------
 
-void output_gate::end_turn() {
-  if (turn_sends_.empty())
-    return;
-  if (!closed()) {
-    for (auto& f : turn_sends_)
-      f();
-  } else {
-    for (auto& f : turn_sends_)
-      sends_.push_back(held_send{barrier_, std::move(f)});
+void held_output::respond(caf::message msg) {
+  // Like response_promise::deliver, but without the promise's execution
+  // unit: this runs on the commit writer's thread, where only the
+  // scheduler's thread-safe enqueue may be used.
+  auto stages = rp_.stages();
+  auto mid = rp_.id();
+  if (!stages.empty()) {
+    auto next = std::move(stages.back());
+    stages.pop_back();
+    next->enqueue(caf::make_mailbox_element(rp_.source(), mid,
+                                            std::move(stages), std::move(msg)),
+                  nullptr);
+  } else if (auto& source = rp_.source()) {
+    source->enqueue(sender_, mid.response_id(), std::move(msg), nullptr);
   }
-  turn_sends_.clear();
+  rp_ = caf::response_promise{};
 }
 
-void output_gate::reply(caf::response_promise rp, caf::message msg) {
-  held_reply x{barrier_, std::move(rp), std::move(msg), caf::error{}};
-  if (closed())
-    replies_.push_back(std::move(x));
-  else
-    deliver(x);
-}
-
-void output_gate::reply(caf::response_promise rp, caf::error err) {
-  held_reply x{barrier_, std::move(rp), caf::message{}, std::move(err)};
-  if (closed())
-    replies_.push_back(std::move(x));
-  else
-    deliver(x);
-}
-
-void output_gate::confirm(uint64_t seq) {
-  if (seq > confirmed_)
-    confirmed_ = seq;
-  // Sequence numbers grow along each queue, so release from the front.
-  while (replies_head_ < replies_.size() &&
-         replies_[replies_head_].seq <= confirmed_)
-    deliver(replies_[replies_head_++]);
-  if (replies_head_ == replies_.size()) {
-    replies_.clear();
-    replies_head_ = 0;
-  }
-  while (sends_head_ < sends_.size() && sends_[sends_head_].seq <= confirmed_)
-    sends_[sends_head_++].fn();
-  if (sends_head_ == sends_.size()) {
-    sends_.clear();
-    sends_head_ = 0;
-  }
-}
-
-void output_gate::fail(const caf::error& err) {
-  for (auto i = replies_head_; i < replies_.size(); ++i)
-    replies_[i].rp.deliver(err);
-  replies_.clear();
-  replies_head_ = 0;
+void held_output::release() {
+  for (auto& f : sends_)
+    f();
   sends_.clear();
-  sends_head_ = 0;
+  if (!rp_.pending())
+    return;
+  if (err_)
+    respond(caf::make_message(std::move(err_)));
+  else if (!msg_.empty() || !rp_.async())
+    // Like CAF: an empty result of an async message produces no message.
+    respond(std::move(msg_));
+}
+
+void held_output::fail(const caf::error& err) {
+  sends_.clear();
+  if (rp_.pending())
+    respond(caf::make_message(err));
+}
+
+// -- output_gate --------------------------------------------------------------
+
+void output_gate::release_turn() {
+  for (auto& f : turn_sends_)
+    f();
   turn_sends_.clear();
+}
+
+held_output output_gate::hold_turn(caf::strong_actor_ptr sender, uint64_t seq) {
+  held_until_ = seq;
+  held_output result{std::move(sender), std::move(turn_sends_)};
+  turn_sends_.clear();
+  return result;
 }
 
 } // namespace durable

@@ -234,4 +234,8 @@ const namespace_registry& deployment::registry() const noexcept {
   return *state_->registry;
 }
 
+storage_engine& deployment::engine() const noexcept {
+  return *state_->engine;
+}
+
 } // namespace durable

@@ -29,6 +29,9 @@ struct item {
   bool has_writes() const noexcept { return ws && ws->has_writes(); }
 };
 
+// Runs the completion, then records the outcome in the write chain: a
+// durable sequence number only after the completion ran, so that an object
+// seeing it knows all output handed over with earlier write sets left.
 void complete(item& x, const caf::error& err) noexcept {
   try {
     if (x.done)
@@ -37,6 +40,18 @@ void complete(item& x, const caf::error& err) noexcept {
     // A throwing completion must not take the writer down with it.
   }
   x.done = nullptr;
+  if (auto* chain = x.ws ? x.ws->chain.get() : nullptr) {
+    if (!err) {
+      chain->durable.store(x.ws->seq, std::memory_order_release);
+    } else if (!chain->notified.exchange(true, std::memory_order_acq_rel) &&
+               chain->on_failure) {
+      try {
+        chain->on_failure(err);
+      } catch (...) {
+        // As above.
+      }
+    }
+  }
   x.ws.reset();
 }
 
@@ -116,12 +131,13 @@ struct commit_writer::impl {
     }
     ++isolated_rounds;
     for (auto* x = first; x != last; ++x) {
-      if (!x->has_writes()) {
+      // Barriers of a chain that failed earlier in this round fail too.
+      x->poisoned = x->ws && x->ws->chain &&
+                    x->ws->chain->failed.load(std::memory_order_acquire);
+      if (!x->poisoned && !x->has_writes()) {
         complete(*x, caf::none);
         continue;
       }
-      x->poisoned =
-          x->ws->chain && x->ws->chain->failed.load(std::memory_order_acquire);
       if (x->poisoned) {
         ++failed_write_sets;
         complete(*x, poisoned_error());
@@ -245,17 +261,17 @@ commit_writer::statistics commit_writer::stats() const noexcept {
 // -- writing ------------------------------------------------------------------
 
 void commit_writer::submit(write_set ws, completion done) {
-  if (ws.data() && ws.data()->env != impl_->env) {
-    if (done)
-      done(make_error(errc::invalid_argument,
-                      "write set submitted to the commit writer of another "
-                      "environment"));
+  item x{ws.data(), std::move(done)};
+  if (x.ws && x.ws->env != impl_->env) {
+    complete(x, make_error(errc::invalid_argument,
+                           "write set submitted to the commit writer of "
+                           "another environment"));
     return;
   }
   {
     std::unique_lock<std::mutex> guard{impl_->mtx};
     if (!impl_->stopping) {
-      impl_->queue.push_back(item{ws.data(), std::move(done)});
+      impl_->queue.push_back(std::move(x));
       guard.unlock();
       impl_->cv.notify_one();
       return;
@@ -264,8 +280,13 @@ void commit_writer::submit(write_set ws, completion done) {
   std::string text = "the commit writer of environment \"";
   text += impl_->env->name();
   text += "\" is shut down";
-  if (done)
-    done(make_error(errc::unavailable, std::move(text)));
+  complete(x, make_error(errc::unavailable, std::move(text)));
+}
+
+void commit_writer::refuse(write_set ws, completion done,
+                           const caf::error& err) {
+  item x{ws.data(), std::move(done)};
+  complete(x, err);
 }
 
 caf::error commit_writer::flush() {

@@ -387,6 +387,24 @@ write_set object_storage::end_turn() {
   return write_set{std::move(data)};
 }
 
+write_set object_storage::barrier() {
+  auto& st = *impl_;
+  auto data = std::make_shared<detail::write_set_data>();
+  data->env = st.env;
+  data->chain = st.chain;
+  data->base = st.base;
+  data->seq = st.overlay.seal_barrier();
+  return write_set{std::move(data)};
+}
+
+uint64_t object_storage::durable_seq() const noexcept {
+  return impl_->chain->durable.load(std::memory_order_acquire);
+}
+
+void object_storage::on_failure(std::function<void(const caf::error&)> fn) {
+  impl_->chain->on_failure = std::move(fn);
+}
+
 void object_storage::discard_turn() {
   impl_->overlay.discard_turn();
 }

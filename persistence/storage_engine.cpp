@@ -278,12 +278,12 @@ void storage_engine::submit(write_set ws, commit_writer::completion done) {
     w->submit(std::move(ws), std::move(done));
     return;
   }
-  if (done)
-    done(impl_->opts.read_only
-             ? detail::read_only_error()
-             : make_error(errc::invalid_argument,
-                          "write set of an environment this engine did not "
-                          "open"));
+  commit_writer::refuse(std::move(ws), std::move(done),
+                        impl_->opts.read_only
+                            ? detail::read_only_error()
+                            : make_error(errc::invalid_argument,
+                                         "write set of an environment this "
+                                         "engine did not open"));
 }
 
 caf::expected<commit_writer*> storage_engine::writer(jurisdiction j) {

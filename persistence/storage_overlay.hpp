@@ -85,6 +85,10 @@ public:
   /// Returns null if the turn wrote nothing.
   std::shared_ptr<write_set_data> seal();
 
+  /// Takes the next sequence number for an empty write set that orders
+  /// output after every write set sealed before it.
+  uint64_t seal_barrier() noexcept { return next_seq_++; }
+
   /// Drops the current turn.
   void discard_turn();
 

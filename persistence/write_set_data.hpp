@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include <caf/error.hpp>
+
 #include "kv_codec.hpp"
 
 namespace durable::detail {
@@ -37,6 +39,14 @@ using op_map = std::map<std::string, std::optional<std::string>, std::less<>>;
 /// would persist a state that never existed.
 struct write_chain {
   std::atomic<bool> failed{false};
+  /// The sequence number of the last write set (or barrier) of the chain
+  /// whose commit and completion are done; set by the writer thread.
+  std::atomic<uint64_t> durable{0};
+  /// Set once `on_failure` was called.
+  std::atomic<bool> notified{false};
+  /// Called once, on the writer thread, when the first write set of the
+  /// chain fails (set before the first submit, never changed after).
+  std::function<void(const caf::error&)> on_failure;
 };
 
 /// Return code of an engine update whose function rejected the change (the

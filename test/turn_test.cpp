@@ -5,8 +5,11 @@
 #define BOOST_TEST_MODULE turn
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <thread>
 
 #include "test_objects.hpp"
 
@@ -147,6 +150,53 @@ BOOST_AUTO_TEST_CASE(evicted_objects_come_back_with_their_data) {
   BOOST_CHECK_EQUAL(*a.call(5s, inc_atom::value), 2);
   BOOST_REQUIRE(eventually([&] { return ns.live_objects() == 0; }));
   BOOST_CHECK_EQUAL(*a.call(5s, inc_atom::value), 3);
+}
+
+BOOST_AUTO_TEST_CASE(output_waits_for_the_commits_it_depends_on) {
+  fixture fx;
+  auto a = stores(fx).get_by_name("gated");
+  auto b = fx.bind<counter>("counter").get_by_name("b");
+  BOOST_CHECK_EQUAL(*a.call(5s, inc_atom::value), 1);
+  BOOST_CHECK_EQUAL(*b.call(5s, get_atom::value), 0);
+  // Stall the writer of the object's environment inside a transaction.
+  std::promise<void> go;
+  auto resume = go.get_future().share();
+  std::atomic<bool> stalled{false};
+  std::thread blocker{[&] {
+    auto err = fx.dep.engine().update(durable::jurisdiction::none,
+                                      [&](durable::meta_transaction&) {
+                                        stalled = true;
+                                        resume.wait();
+                                        return caf::error{};
+                                      });
+    BOOST_CHECK(!err);
+  }};
+  BOOST_REQUIRE(eventually([&] { return stalled.load(); }));
+  caf::scoped_actor self{fx.sys};
+  int64_t got_inc = 0;
+  int64_t got_get = 0;
+  int64_t got_tell = 0;
+  // A write, a read after it (no writes of its own), and a write that
+  // messages b: none may leave before the commits they follow.
+  auto inc = a.request(self.ptr(), 10s, inc_atom::value);
+  auto get = a.request(self.ptr(), 10s, get_atom::value);
+  auto tell = a.request(self.ptr(), 10s, tell_atom::value, b);
+  std::this_thread::sleep_for(300ms);
+  BOOST_CHECK_EQUAL(self->mailbox().size(), 0u);
+  // Other objects are not held up.
+  BOOST_CHECK_EQUAL(*b.call(5s, get_atom::value), 0);
+  go.set_value();
+  blocker.join();
+  auto fail = [](const caf::error& err) {
+    BOOST_FAIL("request failed: " << durable::message_of(err));
+  };
+  inc.receive([&](int64_t x) { got_inc = x; }, fail);
+  get.receive([&](int64_t x) { got_get = x; }, fail);
+  tell.receive([&](int64_t x) { got_tell = x; }, fail);
+  BOOST_CHECK_EQUAL(got_inc, 2);
+  BOOST_CHECK_EQUAL(got_get, 2);
+  BOOST_CHECK_EQUAL(got_tell, 3);
+  BOOST_CHECK(eventually([&] { return *b.call(5s, get_atom::value) == 1; }));
 }
 
 BOOST_AUTO_TEST_CASE(a_failed_commit_resets_the_object_and_holds_output) {

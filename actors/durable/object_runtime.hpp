@@ -7,7 +7,9 @@
 #include <memory>
 
 #include <caf/behavior.hpp>
+#include <caf/error.hpp>
 #include <caf/fwd.hpp>
+#include <caf/message.hpp>
 #include <caf/timespan.hpp>
 
 #include "durable/alarm_info.hpp"
@@ -32,6 +34,15 @@ public:
   // -- member types -----------------------------------------------------------
 
   enum class admission { admitted, closed, overloaded };
+
+  /// What a handler answered: nothing (it answers later, or not at all), a
+  /// message, or an error.
+  struct turn_reply {
+    enum class kind { none, value, failure };
+    kind what = kind::none;
+    caf::message msg;
+    caf::error err;
+  };
 
   using clock = std::chrono::steady_clock;
 
@@ -96,8 +107,10 @@ protected:
   /// and its writes are dropped), committed, and answered through the gate.
   caf::behavior guard(caf::behavior user, caf::scheduled_actor* self);
 
-  /// Seals the turn's writes, submits them, and settles the turn's sends.
-  void end_turn(caf::scheduled_actor* self);
+  /// Seals the turn's writes, submits them, and sends the turn's output now
+  /// or hands it to the commit writer to send once what it depends on is
+  /// durable. `reply` is the handler's answer to the current message.
+  void end_turn(caf::scheduled_actor* self, turn_reply* reply = nullptr);
 
   /// Default handler for messages outside the interface (reachable only
   /// through untyped paths such as the HTTP front door).
@@ -105,7 +118,7 @@ protected:
                                                      caf::message_view&);
 
   /// Whether the object may be evicted now: nothing in flight or held.
-  virtual bool may_evict() const noexcept;
+  virtual bool may_evict() noexcept;
 
 private:
   friend class guarded_behavior;
@@ -127,9 +140,8 @@ private:
   /// Quits a broken instance once nothing is queued for it.
   void quit_if_drained(caf::scheduled_actor* self);
 
-  /// Handles a commit completion.
-  void on_commit(caf::scheduled_actor* self, uint64_t seq,
-                 const caf::error& err);
+  /// Handles the failure of a commit: the instance breaks.
+  void on_commit_failed(caf::scheduled_actor* self, const caf::error& err);
 
   // Small members first: they share one word after the vtable pointer.
   std::atomic<uint32_t> state_;

@@ -5,37 +5,82 @@
 #include <vector>
 
 #include <caf/error.hpp>
+#include <caf/fwd.hpp>
 #include <caf/message.hpp>
 #include <caf/response_promise.hpp>
 
 namespace durable {
 
-/// Holds an object's output (replies and outgoing messages) until the writes
-/// that precede it are durable. Output is tagged with the sequence number of
-/// the last write set it depends on and released in order once that commit
-/// is confirmed. Single-threaded: lives inside one object actor.
+/// Output of a turn that waits for a commit: the handler's reply (if any)
+/// and the messages the turn sent through stubs. The commit writer's thread
+/// releases it, so that held output leaves right after the fsync, without
+/// another turn of the object.
+class held_output {
+public:
+  using send_function = std::function<void()>;
+
+  held_output() = default;
+
+  held_output(caf::strong_actor_ptr sender, std::vector<send_function> sends)
+      : sender_(std::move(sender)), sends_(std::move(sends)) {
+    // nop
+  }
+
+  /// Adds the reply `msg` (or `err` if set) to the request behind `rp`.
+  void set_reply(caf::response_promise rp, caf::message msg, caf::error err) {
+    rp_ = std::move(rp);
+    msg_ = std::move(msg);
+    err_ = std::move(err);
+  }
+
+  /// Sends everything, from any thread (messages first, then the reply).
+  void release();
+
+  /// The commit failed: answers the reply with `err` and drops the messages
+  /// (they must never leave). Any thread.
+  void fail(const caf::error& err);
+
+private:
+  void respond(caf::message msg);
+
+  caf::strong_actor_ptr sender_;
+  caf::response_promise rp_;
+  caf::message msg_;
+  caf::error err_;
+  std::vector<send_function> sends_;
+};
+
+/// Decides whether an object's output may leave now or must wait until the
+/// writes that precede it are durable (Cloudflare's output gate). Writes
+/// raise a barrier (their sequence number); output produced while the
+/// barrier is above the object's last durable sequence number, or while
+/// earlier output still waits, is handed to the commit writer together with
+/// a write set and released in commit order. Single-threaded: lives inside
+/// one object actor; costs three words while the object is idle.
 class output_gate {
 public:
   // -- member types -----------------------------------------------------------
 
-  using send_function = std::function<void()>;
+  using send_function = held_output::send_function;
 
   // -- properties -------------------------------------------------------------
 
   /// The sequence number output must wait for (0: nothing).
   uint64_t barrier() const noexcept { return barrier_; }
 
-  /// The last confirmed sequence number.
-  uint64_t confirmed() const noexcept { return confirmed_; }
-
-  /// Returns whether output produced now would have to wait.
-  bool closed() const noexcept { return barrier_ > confirmed_; }
-
-  /// Returns whether any output is held.
-  bool holding() const noexcept {
-    return replies_head_ < replies_.size() || sends_head_ < sends_.size() ||
-           !turn_sends_.empty();
+  /// Returns whether output produced now would have to wait, given the last
+  /// durable sequence number of the object.
+  bool closed(uint64_t durable) const noexcept {
+    return barrier_ > durable || held_until_ > durable;
   }
+
+  /// Returns whether output handed to the writer may still be unreleased.
+  bool holding(uint64_t durable) const noexcept {
+    return held_until_ > durable || !turn_sends_.empty();
+  }
+
+  /// Returns whether the current turn sent messages.
+  bool turn_sent() const noexcept { return !turn_sends_.empty(); }
 
   // -- modifiers --------------------------------------------------------------
 
@@ -45,49 +90,23 @@ public:
       barrier_ = seq;
   }
 
-  /// Queues an outgoing message produced during the current turn; it is
-  /// released or held when the turn ends (see `end_turn`).
+  /// Queues an outgoing message produced during the current turn.
   void send_in_turn(send_function f) { turn_sends_.push_back(std::move(f)); }
 
-  /// Releases or holds the sends of the turn that just ended.
-  void end_turn();
+  /// Sends the current turn's messages now (the gate is open).
+  void release_turn();
 
-  /// Delivers `msg` through `rp` now if the gate is open, or holds it.
-  void reply(caf::response_promise rp, caf::message msg);
+  /// Moves the current turn's messages into held output that waits for
+  /// commit `seq` (the caller hands it to the writer with that write set).
+  held_output hold_turn(caf::strong_actor_ptr sender, uint64_t seq);
 
-  /// Delivers `err` through `rp` now if the gate is open, or holds it.
-  void reply(caf::response_promise rp, caf::error err);
-
-  /// Confirms every commit up to `seq` and releases what waited for it.
-  void confirm(uint64_t seq);
-
-  /// A commit failed: answers every held reply with `err` and drops every held
-  /// message (they must never leave).
-  void fail(const caf::error& err);
+  /// Drops the current turn's messages (the object is broken).
+  void drop_turn() noexcept { turn_sends_.clear(); }
 
 private:
-  struct held_reply {
-    uint64_t seq;
-    caf::response_promise rp;
-    caf::message msg;
-    caf::error err;
-  };
-
-  struct held_send {
-    uint64_t seq;
-    send_function fn;
-  };
-
-  static void deliver(held_reply& x);
-
-  // Vectors with a read position instead of deques: an idle object's gate
-  // owns no heap memory (an empty std::deque allocates a chunk up front).
   uint64_t barrier_ = 0;
-  uint64_t confirmed_ = 0;
-  std::vector<held_reply> replies_;
-  size_t replies_head_ = 0;
-  std::vector<held_send> sends_;
-  size_t sends_head_ = 0;
+  /// The write set that carries the latest held output.
+  uint64_t held_until_ = 0;
   std::vector<send_function> turn_sends_;
 };
 

@@ -83,6 +83,9 @@ public:
   /// The namespace registry of the data directory (listing, lookups).
   const namespace_registry& registry() const noexcept;
 
+  /// The storage engine of the data directory (statistics, maintenance).
+  storage_engine& engine() const noexcept;
+
 private:
   struct state;
 

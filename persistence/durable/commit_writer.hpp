@@ -32,8 +32,9 @@ public:
 
   /// Called once per submitted write set on the writer thread, after the
   /// commit is durable (default error) or with the reason it failed. Must not
-  /// block and must not call `flush` or `stop`: hand the result to the
-  /// object's actor (e.g. by sending it a message).
+  /// block and must not call `flush` or `stop`; may be empty. After it ran,
+  /// the writer records the outcome in the object's write chain (see
+  /// `object_storage::durable_seq` and `object_storage::on_failure`).
   using completion = std::function<void(const caf::error&)>;
 
   /// Counters since the writer started.
@@ -77,6 +78,10 @@ public:
   /// `errc::invalid_argument` if `ws` belongs to another environment and with
   /// `errc::unavailable` after `stop`.
   void submit(write_set ws, completion done);
+
+  /// Fails `ws` at once with `err` on the calling thread, as the writer
+  /// fails a write set (completion first, then the object's failure hook).
+  static void refuse(write_set ws, completion done, const caf::error& err);
 
   /// Blocks until everything submitted before the call has completed. Fails
   /// with `errc::invalid_argument` when called on the writer thread.

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -173,12 +174,30 @@ public:
   /// `committed` or `failed` with its outcome.
   write_set end_turn();
 
+  /// Returns an empty write set that takes the next sequence number: it
+  /// completes after every write set sealed before it, and fails if one of
+  /// them failed (output of a turn without writes waits on it).
+  write_set barrier();
+
   /// Drops the current turn's writes (its handler threw).
   void discard_turn();
 
   /// Reports that the write set with sequence number `seq`, and all before
   /// it, are durable. Reads stop overlaying them.
   void committed(uint64_t seq);
+
+  /// Returns the sequence number up to which the commit writer has made
+  /// this storage's write sets durable and run their completions (any
+  /// thread may ask; the writer records it).
+  uint64_t durable_seq() const noexcept;
+
+  /// Calls `committed(durable_seq())`: the runtime does this at turn
+  /// boundaries instead of receiving a message per commit.
+  void prune_committed() { committed(durable_seq()); }
+
+  /// Sets the function the commit writer calls (once, on its thread) when a
+  /// write set of this storage fails. Set it before the first submit.
+  void on_failure(std::function<void(const caf::error&)> fn);
 
   /// Reports that a commit failed. The storage is broken from now on: every
   /// call fails with `errc::object_reset` until the object is recreated from
