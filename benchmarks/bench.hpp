@@ -33,6 +33,15 @@ struct options {
     for (int i = 1; i < argc; ++i) {
       std::string arg = argv[i];
       auto value = [&] { return i + 1 < argc ? std::string{argv[++i]} : ""; };
+      if (arg == "--help" || arg == "-h") {
+        std::printf("usage: %s [--quick] [--runs N] [--seconds S] [--out DIR] "
+                    "[--<parameter> VALUE ...]\n"
+                    "QUICK=1 in the environment means --quick; the "
+                    "parameters each benchmark reads are in its JSON's "
+                    "params.\n",
+                    argv[0]);
+        std::exit(0);
+      }
       if (arg == "--quick")
         opts.quick = true;
       else if (arg == "--runs")

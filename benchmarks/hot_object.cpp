@@ -31,11 +31,14 @@ int main(int argc, char** argv) {
               {"seconds_per_run", std::to_string(opts.seconds)}};
   std::vector<double> batched;
   bench::progress prog{r.name};
+  std::vector<double> batch;
   for (int run = 0; run < opts.runs; ++run) {
     uint64_t failures = 0;
+    auto before = env.writer_stats();
     r.runs.push_back(bench::run_load(
         sys, stubs, clients, depth, opts.seconds, [](int) { return 0; },
         &failures));
+    batch.push_back(env.write_sets_per_commit(before));
     if (failures > 0)
       std::fprintf(stderr, "%llu failed increments\n",
                    static_cast<unsigned long long>(failures));
@@ -53,6 +56,7 @@ int main(int argc, char** argv) {
   r.figures["raw_lmdb_batched_100_median"] = bench::summary::of(batched).median;
   r.figures["ratio_to_batched_100"] =
       bench::summary::of(r.runs).median / bench::summary::of(batched).median;
+  r.figures["write_sets_per_commit_median"] = bench::summary::of(batch).median;
   r.figures["goal"] = 100000;
   bench::write(opts, r);
   return 0;

@@ -158,6 +158,21 @@ struct durable_setup {
     return std::move(*dep);
   }
 
+  /// The counters of the global environment's commit writer.
+  durable::commit_writer::statistics writer_stats() {
+    auto w = dep.engine().writer(durable::jurisdiction::none);
+    return w ? (*w)->stats() : durable::commit_writer::statistics{};
+  }
+
+  /// Write sets per fsync'd transaction since `before` (group commit size).
+  double write_sets_per_commit(const durable::commit_writer::statistics& x) {
+    auto now = writer_stats();
+    auto txns = now.transactions - x.transactions;
+    return txns == 0 ? 0.0
+                     : static_cast<double>(now.write_sets - x.write_sets) /
+                           static_cast<double>(txns);
+  }
+
   template <class T>
   durable::object_namespace<typename T::interface_type>
   bind(const std::string& key, durable::namespace_options opts = {}) {

@@ -83,17 +83,23 @@ int main(int argc, char** argv) {
         {"caf_threads", std::to_string(threads)},
         {"in_flight", std::to_string(clients * depth)},
         {"seconds_per_run", std::to_string(opts.seconds)}};
+    std::vector<double> batch;
     for (int run = 0; run < opts.runs; ++run) {
+      auto before = env.writer_stats();
       r.runs.push_back(
           bench::run_load(sys, stubs, clients, depth, opts.seconds, pick));
+      batch.push_back(env.write_sets_per_commit(before));
       r.baseline_runs.push_back(raw.run(opts.seconds, 100, raw_pick));
       prog.update(name + " run " + std::to_string(run + 1) + "/" +
                   std::to_string(opts.runs) + ": objects " +
                   std::to_string(static_cast<long>(r.runs.back())) +
                   "/s, raw LMDB x100 " +
                   std::to_string(static_cast<long>(r.baseline_runs.back())) +
-                  "/s");
+                  "/s, " + std::to_string(static_cast<long>(batch.back())) +
+                  " write sets per commit");
     }
+    r.figures["write_sets_per_commit_median"] =
+        bench::summary::of(batch).median;
     r.figures["goal"] = 150000;
     prog.done();
     bench::write(opts, r);

@@ -160,12 +160,14 @@ void namespace_core::route(const object_id& id, location_hint hint,
 // -- namespace actor side
 // ------------------------------------------------------
 
-void namespace_core::slow_path_done(const object_id& id) {
+void namespace_core::slow_path_done(const object_id& id, live_object* fresh) {
   auto& sh = shard_for(id);
   std::unique_lock<std::shared_mutex> guard{sh.mtx};
   auto i = sh.objects.find(id.bytes());
   if (i == sh.objects.end())
     return;
+  if (fresh != nullptr && fresh->actor)
+    i->second.obj = std::move(*fresh);
   if (i->second.via_ns > 0)
     --i->second.via_ns;
   if (i->second.via_ns == 0 && !i->second.obj.actor)
@@ -176,16 +178,19 @@ caf::result<caf::message> namespace_core::deliver(caf::event_based_actor* self,
                                                   const object_id& id,
                                                   location_hint hint,
                                                   caf::message& msg) {
-  // Runs the delivery, then lets direct senders go again: what this message
-  // was queued behind has been forwarded by then.
-  auto result = deliver_impl(self, id, hint, msg);
-  slow_path_done(id);
+  // Runs the delivery, then publishes a new object and lets direct senders
+  // go again, in one step: what this message was queued behind has been
+  // forwarded by then, and until then senders queue behind it.
+  live_object fresh;
+  auto result = deliver_impl(self, id, hint, msg, fresh);
+  slow_path_done(id, &fresh);
   return result;
 }
 
 caf::result<caf::message>
 namespace_core::deliver_impl(caf::event_based_actor* self, const object_id& id,
-                             location_hint hint, caf::message& msg) {
+                             location_hint hint, caf::message& msg,
+                             live_object& fresh) {
   if (closed_.load(std::memory_order_acquire))
     return make_error(errc::unavailable, "the namespace is shut down");
   live_object obj;
@@ -207,17 +212,17 @@ namespace_core::deliver_impl(caf::event_based_actor* self, const object_id& id,
       break;
     }
   }
-  auto spawned = spawn(self, id, hint);
+  auto spawned = spawn(id, hint);
   if (!spawned)
     return std::move(spawned.error());
   // A fresh object has nothing queued: admission cannot fail.
   spawned->runtime->admit(opts_.max_queued);
-  return self->delegate(caf::actor_cast<caf::actor>(spawned->actor),
+  fresh = std::move(*spawned);
+  return self->delegate(caf::actor_cast<caf::actor>(fresh.actor),
                         std::move(msg));
 }
 
-caf::expected<live_object> namespace_core::spawn(caf::event_based_actor* self,
-                                                 const object_id& id,
+caf::expected<live_object> namespace_core::spawn(const object_id& id,
                                                  location_hint hint) {
   auto j = id.jurisdiction();
   if (!node_.may_hold(j)) {
@@ -226,12 +231,16 @@ caf::expected<live_object> namespace_core::spawn(caf::event_based_actor* self,
     what += "\": this node may not hold it";
     return make_error(errc::no_placement, std::move(what));
   }
-  // The engine remembers namespace numbers, so this is a lookup after the
-  // first object of each jurisdiction.
-  auto ns_number = engine_->namespace_number(j, key_);
-  if (!ns_number)
-    return std::move(ns_number.error());
-  auto storage = engine_->open_object(j, *ns_number, id.bytes());
+  // Assigned once per jurisdiction (a commit the first time ever); only the
+  // namespace actor spawns, so the cache needs no lock.
+  auto& ns_number = ns_numbers_[static_cast<uint8_t>(j) % ns_numbers_.size()];
+  if (ns_number == 0) {
+    auto nr = engine_->namespace_number(j, key_);
+    if (!nr)
+      return std::move(nr.error());
+    ns_number = *nr;
+  }
+  auto storage = engine_->open_object(j, ns_number, id.bytes());
   if (!storage)
     return std::move(storage.error());
   caf::expected<live_object> obj = caf::error{};
@@ -243,22 +252,13 @@ caf::expected<live_object> namespace_core::spawn(caf::event_based_actor* self,
                       std::string{"Durable Object constructor failed: "} +
                           e.what());
   }
-  if (!obj)
-    return obj;
-  auto ns = caf::actor_cast<caf::actor>(self);
-  auto rt = obj->runtime;
-  // Runs in the actor's cleanup, while the object (and its ID) still exists;
-  // pointing at the object's ID keeps this per-object closure small.
-  auto idp = obj->id;
-  obj->actor->get()->attach_functor([ns, idp, rt](const caf::error&) {
-    rt->close();
-    caf::anon_send(ns, evicted_atom::value, *idp,
-                   reinterpret_cast<uintptr_t>(rt));
-  });
-  auto& sh = shard_for(id);
-  std::unique_lock<std::shared_mutex> guard{sh.mtx};
-  sh.objects[id.bytes()].obj = *obj;
   return obj;
+}
+
+void namespace_core::evicted(const object_id& id, const object_runtime* rt) {
+  if (!closed_.load(std::memory_order_acquire))
+    caf::anon_send(caf::actor_cast<caf::actor>(actor_), evicted_atom::value, id,
+                   reinterpret_cast<uintptr_t>(rt));
 }
 
 void namespace_core::forget(const object_id& id, const object_runtime* rt) {

@@ -57,8 +57,7 @@ public:
                  object_context ctx) -> caf::expected<live_object> {
       auto hdl = sys.spawn<T, caf::lazy_init>(std::move(ctx));
       auto ptr = static_cast<T*>(caf::actor_cast<caf::abstract_actor*>(hdl));
-      return live_object{caf::actor_cast<caf::strong_actor_ptr>(hdl), ptr,
-                         &ptr->id()};
+      return live_object{caf::actor_cast<caf::strong_actor_ptr>(hdl), ptr};
     };
     auto core = bind_impl(std::move(name), std::move(opts), std::move(fn));
     if (!core)

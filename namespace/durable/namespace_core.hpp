@@ -60,8 +60,6 @@ struct object_context {
 struct live_object {
   caf::strong_actor_ptr actor;
   object_runtime* runtime = nullptr;
-  /// The object's own copy of its ID (valid while the actor lives).
-  const object_id* id = nullptr;
 };
 
 /// The shared state of one namespace on this node: its ID factory, the map of
@@ -123,6 +121,10 @@ public:
   /// Drops the map entry of `id` if it still belongs to `rt`.
   void forget(const object_id& id, const object_runtime* rt);
 
+  /// Tells the namespace actor that instance `rt` of `id` terminated (called
+  /// by the object's cleanup, any thread).
+  void evicted(const object_id& id, const object_runtime* rt);
+
   /// Asks every object idle for longer than the timeout to evict itself.
   void sweep(caf::event_based_actor* self);
 
@@ -164,15 +166,16 @@ private:
   /// in the namespace actor's mailbox.
   live_object find_direct(const object_id& id);
 
-  /// Settles one message that took the slow path.
-  void slow_path_done(const object_id& id);
+  /// Settles one message that took the slow path, publishing `fresh` (a
+  /// just spawned object, if set) in the same step.
+  void slow_path_done(const object_id& id, live_object* fresh = nullptr);
 
   caf::result<caf::message> deliver_impl(caf::event_based_actor* self,
                                          const object_id& id,
-                                         location_hint hint, caf::message& msg);
+                                         location_hint hint, caf::message& msg,
+                                         live_object& fresh);
 
-  caf::expected<live_object> spawn(caf::event_based_actor* self,
-                                   const object_id& id, location_hint hint);
+  caf::expected<live_object> spawn(const object_id& id, location_hint hint);
 
   caf::actor_system& sys_;
   std::string key_;
@@ -183,6 +186,8 @@ private:
   spawn_function spawn_;
   caf::strong_actor_ptr actor_;
   std::atomic<bool> closed_{false};
+  /// Namespace numbers per jurisdiction (0: not known yet).
+  std::array<uint32_t, 8> ns_numbers_{};
   std::array<shard, shard_count> shards_;
 };
 

@@ -88,6 +88,14 @@ public:
       this->do_become(this->guard(std::move(bhvr.unbox()), this), true);
   }
 
+  /// Tells the namespace that this instance is gone, so that the next
+  /// message spawns a new one. Final: the runtime depends on it.
+  bool cleanup(caf::error&& reason, caf::execution_unit* host) final {
+    this->close();
+    ns_->evicted(id_, this);
+    return super::cleanup(std::move(reason), host);
+  }
+
   /// Seals writes made outside a handler turn (e.g. in a response handler).
   caf::invoke_message_result consume(caf::mailbox_element& x) override {
     auto result = super::consume(x);
