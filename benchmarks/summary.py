@@ -70,10 +70,16 @@ def panels(results):
     for name, what in (("spread_uniform", "uniform"), ("spread_zipf", "Zipf 1.1")):
         r = load(results, name)
         if r:
+            f = r["figures"]
+            small = [(k, v) for k, v in f.items() if k.startswith("in_flight_")]
+            bars = [ours(r, "10k objects"), baseline(r, "LMDB same batch"),
+                    bar("LMDB x100", f.get("raw_lmdb_batched_100_median", 0),
+                        colour=BASE2)]
+            for k, v in small:
+                bars.append(bar(k.replace("in_flight_", "") + " in flight", v))
             yield ("spread, %s: %s/s, ratio %.2f (goal 150k/s)"
                    % (what, short(r["median"]), r["ratio"]),
-                   "increments/s", r["figures"].get("goal"),
-                   [ours(r, "10k objects"), baseline(r, "LMDB x100")])
+                   "increments/s", f.get("goal"), bars)
     r = load(results, "activation")
     if r:
         yield ("activation: %s/s, ratio %.2f (goal 200k/s)"
