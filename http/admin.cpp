@@ -12,11 +12,7 @@ namespace durable::http {
 namespace {
 
 fetch_response json_response(uint16_t status, std::string body) {
-  fetch_response result;
-  result.status = status;
-  result.headers.emplace_back("content-type", "application/json");
-  result.body = std::move(body);
-  return result;
+  return make_response(status, "application/json", std::move(body));
 }
 
 fetch_response failure(uint16_t status, std::string text) {

@@ -145,10 +145,7 @@ void append_json_string(std::string& out, std::string_view text) {
 fetch_response error_response(uint16_t status, std::string_view text,
                               bool retryable, bool overloaded, bool remote) {
   auto flag = [](bool x) { return x ? "true" : "false"; };
-  fetch_response result;
-  result.status = status;
-  result.headers.emplace_back("content-type", "application/json");
-  auto& body = result.body;
+  std::string body;
   body.reserve(text.size() + 80);
   body += "{\"error\": ";
   append_json_string(body, text);
@@ -159,7 +156,7 @@ fetch_response error_response(uint16_t status, std::string_view text,
   body += ", \"remote\": ";
   body += flag(remote);
   body += "}";
-  return result;
+  return make_response(status, "application/json", std::move(body));
 }
 
 fetch_response error_response(const caf::error& err) {

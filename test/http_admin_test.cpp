@@ -6,12 +6,9 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cstdio>
-#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
 
 #include <caf/all.hpp>
 
@@ -21,26 +18,11 @@
 #include "durable/http_server.hpp"
 #include "durable/object.hpp"
 #include "http_client.hpp"
+#include "test_objects.hpp"
 
 using namespace durable::test;
 
 namespace {
-
-using echo_api = caf::typed_actor<durable::fetch_signature>;
-
-/// Answers every fetch with its own name.
-class echo : public durable::object<echo_api> {
-public:
-  using object::object;
-
-  behavior_type make_behavior() override {
-    return {[this](durable::fetch_request&) {
-      durable::fetch_response resp;
-      resp.body = id().name();
-      return resp;
-    }};
-  }
-};
 
 std::string class_name(int i) {
   char buf[8];
@@ -48,63 +30,37 @@ std::string class_name(int i) {
   return buf;
 }
 
-/// A deployment with 25 namespaces ("c00".."c23" by migration, "echo" bound)
-/// and a server answering the admin routes beside the `echo` binding.
-struct fixture {
-  durable::config cfg;
-  caf::actor_system sys;
-  std::string data_dir;
-  durable::deployment dep;
-  durable::object_namespace<echo_api> ns;
+template <class T>
+T must(caf::expected<T> x) {
+  if (!x)
+    throw std::runtime_error(durable::message_of(x.error()));
+  return std::move(*x);
+}
+
+/// A deployment with 25 namespaces ("c00".."c23" by migration, "counter"
+/// bound) and a server answering the admin routes beside the `counter`
+/// binding.
+struct fixture : test::fixture {
+  durable::object_namespace<test::counter_api> ns;
   durable::http::server srv;
 
-  fixture()
-      : sys(init(cfg)),
-        data_dir("/tmp/durable-http-admin-test-" + std::to_string(::getpid())),
-        dep(open(sys, data_dir)),
-        ns(must(dep.bind<echo>("echo"))),
-        srv(sys) {
+  fixture() : ns(bind<test::counter>("counter")), srv(sys) {
     durable::migration m;
     m.tag = "v1";
     for (int i = 0; i < 24; ++i)
       m.new_classes.push_back({class_name(i), "Class" + class_name(i), "app"});
     must(dep.migrate({m}));
-    BOOST_REQUIRE(!srv.bind("echo", ns));
+    BOOST_REQUIRE(!srv.bind("counter", ns));
     BOOST_REQUIRE(!srv.serve_admin(dep.registry()));
     if (auto err = srv.start())
       BOOST_FAIL("cannot start: " << durable::message_of(err));
   }
 
-  ~fixture() {
-    srv.stop();
-    dep.shutdown();
-    std::error_code ignored;
-    std::filesystem::remove_all(data_dir, ignored);
-  }
+  ~fixture() { srv.stop(); }
 
   /// The registry's own page, as the route must answer it.
   std::string expected_page(int64_t page, int64_t per_page) {
     return durable::to_json(must(dep.registry().list(page, per_page)));
-  }
-
-  static durable::config& init(durable::config& cfg) {
-    cfg.set("scheduler.max-threads", 2);
-    return cfg;
-  }
-
-  static durable::deployment open(caf::actor_system& sys,
-                                  const std::string& dir) {
-    durable::settings s;
-    s.data_dir = dir;
-    s.secret_hex = std::string(64, 'b');
-    return must(durable::deployment::open(sys, s));
-  }
-
-  template <class T>
-  static T must(caf::expected<T> x) {
-    if (!x)
-      throw std::runtime_error(durable::message_of(x.error()));
-    return std::move(*x);
   }
 };
 
@@ -143,14 +99,14 @@ BOOST_AUTO_TEST_CASE(lists_namespaces_by_page) {
               std::string::npos);
   BOOST_CHECK(r.body().find("\"success\":true,\"errors\":[]") !=
               std::string::npos);
-  // The last page holds the rest, ordered by name ("echo" after "c23").
+  // The last page holds the rest, ordered by name ("counter" after "c23").
   r = get(c, "/admin/namespaces?page=2&per_page=20");
   BOOST_CHECK_EQUAL(r.result_int(), 200);
   BOOST_CHECK_EQUAL(r.body(), fx.expected_page(2, 20));
   BOOST_CHECK(r.body().find("\"count\":5,") != std::string::npos);
   BOOST_CHECK(r.body().find("\"name\":\"c19\"") == std::string::npos);
   BOOST_CHECK(r.body().find("\"name\":\"c20\"") != std::string::npos);
-  BOOST_CHECK(r.body().find("\"name\":\"echo\"") != std::string::npos);
+  BOOST_CHECK(r.body().find("\"name\":\"counter\"") != std::string::npos);
   // Past the end: an empty page, not an error.
   r = get(c, "/admin/namespaces?page=3");
   BOOST_CHECK_EQUAL(r.result_int(), 200);
@@ -164,9 +120,10 @@ BOOST_AUTO_TEST_CASE(lists_namespaces_by_page) {
   BOOST_CHECK_EQUAL(r.result_int(), 200);
   BOOST_CHECK(r.body().empty());
   // The objects are still served beside the admin routes.
-  r = get(c, "/echo/alice");
+  r = get(c, "/counter/alice/x");
   BOOST_CHECK_EQUAL(r.result_int(), 200);
-  BOOST_CHECK_EQUAL(r.body(), "alice");
+  BOOST_CHECK_EQUAL(r.body(), "GET /counter/alice/x ");
+  BOOST_CHECK_EQUAL(header(r, "x-object"), "alice");
 }
 
 BOOST_AUTO_TEST_CASE(bad_parameters_get_400_in_the_envelope) {
@@ -220,7 +177,7 @@ BOOST_AUTO_TEST_CASE(admin_segment_is_reserved_only_when_served) {
   fixture fx;
   // A server without admin routes treats "admin" as an unknown binding...
   durable::http::server plain{fx.sys};
-  BOOST_REQUIRE(!plain.bind("echo", fx.ns));
+  BOOST_REQUIRE(!plain.bind("counter", fx.ns));
   BOOST_REQUIRE(!plain.start());
   client c{plain.port()};
   auto r = get(c, "/admin/namespaces");

@@ -42,6 +42,10 @@ struct fetch_response {
   }
 };
 
+/// Makes a response with `status`, a `content-type` header and `body`.
+fetch_response make_response(uint16_t status, std::string content_type,
+                             std::string body);
+
 /// Makes a response with `status` and a plain-text `body`.
 fetch_response make_text_response(uint16_t status, std::string body);
 
