@@ -1,5 +1,6 @@
 #include "durable/object_storage.hpp"
 
+#include <cstring>
 #include <limits>
 #include <set>
 
@@ -71,26 +72,45 @@ static std::string& key_scratch() {
 
 struct object_storage::impl {
   std::shared_ptr<detail::environment> env;
-  uint32_t ns;
-  object_bytes id;
-  detail::base_key base;
   std::shared_ptr<detail::write_chain> chain;
-  detail::storage_overlay overlay;
+  /// Null while it would hold nothing: most live objects are idle.
+  std::unique_ptr<detail::storage_overlay> overlay;
+  uint64_t next_seq = 1;
+  uint64_t last_committed = 0;
+  /// Namespace number and object ID, as the prefix of every LMDB key.
+  detail::base_key base;
   bool broken = false;
 
   impl(std::shared_ptr<detail::environment> e, uint32_t n,
        const object_bytes& i)
       : env(std::move(e)),
-        ns(n),
-        id(i),
-        base(detail::make_base(n, i)),
-        chain(std::make_shared<detail::write_chain>()) {
+        chain(std::make_shared<detail::write_chain>()),
+        base(detail::make_base(n, i)) {
     // nop
+  }
+
+  /// The overlay for reading (an empty one if there is none).
+  const detail::storage_overlay& view() const {
+    static const detail::storage_overlay empty;
+    return overlay ? *overlay : empty;
+  }
+
+  /// The overlay for writing, made on first use.
+  detail::storage_overlay& edit() {
+    if (!overlay)
+      overlay = std::make_unique<detail::storage_overlay>();
+    return *overlay;
+  }
+
+  /// Drops the overlay once it holds nothing.
+  void shrink() {
+    if (overlay && overlay->idle())
+      overlay.reset();
   }
 
   // Reads `key` through the overlay, falling back to LMDB.
   caf::error lookup(std::string_view key, std::optional<std::string>& out) {
-    if (overlay.find(key, out))
+    if (view().find(key, out))
       return caf::none;
     return env->read("get", [&](MDB_txn* txn) {
       std::optional<std::string_view> found;
@@ -123,11 +143,15 @@ jurisdiction object_storage::which() const noexcept {
 }
 
 uint32_t object_storage::namespace_number() const noexcept {
-  return impl_->ns;
+  auto& b = impl_->base;
+  auto byte = [&](size_t i) { return static_cast<uint32_t>(uint8_t(b[i])); };
+  return byte(0) << 24 | byte(1) << 16 | byte(2) << 8 | byte(3);
 }
 
-const object_bytes& object_storage::id() const noexcept {
-  return impl_->id;
+object_bytes object_storage::id() const noexcept {
+  object_bytes result;
+  std::memcpy(result.data(), impl_->base.data() + 4, result.size());
+  return result;
 }
 
 // -- reading ------------------------------------------------------------------
@@ -155,7 +179,7 @@ object_storage::get(const std::vector<std::string>& keys) {
   std::vector<const std::string*> misses;
   for (auto& key : keys) {
     std::optional<std::string> value;
-    if (!st.overlay.find(key, value))
+    if (!st.view().find(key, value))
       misses.push_back(&key);
     else if (value)
       result.emplace(key, std::move(*value));
@@ -214,8 +238,8 @@ object_storage::list(const list_options& opts) {
     return result;
   auto limit = opts.limit ? static_cast<size_t>(*opts.limit)
                           : std::numeric_limits<size_t>::max();
-  if (st.overlay.hides_committed()) {
-    st.overlay.merge(lo, hi, opts.reverse, limit, nullptr, result);
+  if (st.view().hides_committed()) {
+    st.view().merge(lo, hi, opts.reverse, limit, nullptr, result);
     return result;
   }
   std::optional<std::string_view> lo_view;
@@ -227,7 +251,7 @@ object_storage::list(const list_options& opts) {
   auto err = st.env->read("list", [&](MDB_txn* txn) {
     detail::kv_scanner db{txn,     st.env->kv(), st.base,
                           lo_view, hi_view,      opts.reverse};
-    return st.overlay.merge(lo, hi, opts.reverse, limit, &db, result);
+    return st.view().merge(lo, hi, opts.reverse, limit, &db, result);
   });
   if (err)
     return err;
@@ -244,7 +268,7 @@ caf::error object_storage::put(std::string_view key, std::string_view value,
     return err;
   if (auto err = check_value(value))
     return err;
-  impl_->overlay.put(key, value, !opts.allow_unconfirmed);
+  impl_->edit().put(key, value, !opts.allow_unconfirmed);
   return caf::none;
 }
 
@@ -261,7 +285,7 @@ caf::error object_storage::put(const std::vector<key_value>& entries,
       return err;
   }
   for (auto& [key, value] : entries)
-    impl_->overlay.put(key, value, !opts.allow_unconfirmed);
+    impl_->edit().put(key, value, !opts.allow_unconfirmed);
   return caf::none;
 }
 
@@ -277,7 +301,7 @@ caf::expected<bool> object_storage::remove(std::string_view key,
   // Deleting an absent key changes nothing: no write, no commit.
   if (!old)
     return false;
-  impl_->overlay.erase(key, !opts.allow_unconfirmed);
+  impl_->edit().erase(key, !opts.allow_unconfirmed);
   return true;
 }
 
@@ -300,30 +324,30 @@ object_storage::remove(const std::vector<std::string>& keys,
       existing.insert(key);
   }
   for (auto key : existing)
-    impl_->overlay.erase(key, !opts.allow_unconfirmed);
+    impl_->edit().erase(key, !opts.allow_unconfirmed);
   return existing.size();
 }
 
 caf::error object_storage::delete_all(write_options opts) {
   if (impl_->broken)
     return broken_error();
-  if (impl_->overlay.in_transaction())
+  if (impl_->view().in_transaction())
     return make_error(errc::invalid_argument,
                       "Cannot call deleteAll() within a transaction");
-  impl_->overlay.clear_all(!opts.allow_unconfirmed);
+  impl_->edit().clear_all(!opts.allow_unconfirmed);
   return caf::none;
 }
 
 bool object_storage::in_transaction() const noexcept {
-  return impl_->overlay.in_transaction();
+  return impl_->view().in_transaction();
 }
 
 size_t object_storage::begin_transaction() {
-  return impl_->overlay.begin_transaction();
+  return impl_->edit().begin_transaction();
 }
 
 void object_storage::end_transaction(size_t mark, bool rollback) {
-  impl_->overlay.end_transaction(mark, rollback);
+  impl_->edit().end_transaction(mark, rollback);
 }
 
 caf::error object_storage::trailing_bytes_error(std::string_view key) {
@@ -340,7 +364,7 @@ caf::expected<std::optional<int64_t>> object_storage::get_alarm() {
   if (st.broken)
     return broken_error();
   std::optional<int64_t> result;
-  if (st.overlay.find_alarm(result))
+  if (st.view().find_alarm(result))
     return result;
   auto err = st.env->read("get_alarm", [&](MDB_txn* txn) {
     return detail::alarm_get(txn, {st.env->alarms(), st.env->alarm_index()},
@@ -357,16 +381,16 @@ caf::error object_storage::set_alarm(int64_t time_ms, write_options opts) {
   if (time_ms <= 0)
     return make_error(errc::invalid_argument,
                       "setAlarm() cannot be called with an alarm time <= 0");
-  impl_->overlay.set_alarm(alarm_op{alarm_op::kind::set, time_ms},
-                           !opts.allow_unconfirmed);
+  impl_->edit().set_alarm(alarm_op{alarm_op::kind::set, time_ms},
+                          !opts.allow_unconfirmed);
   return caf::none;
 }
 
 caf::error object_storage::delete_alarm(write_options opts) {
   if (impl_->broken)
     return broken_error();
-  impl_->overlay.set_alarm(alarm_op{alarm_op::kind::remove, 0},
-                           !opts.allow_unconfirmed);
+  impl_->edit().set_alarm(alarm_op{alarm_op::kind::remove, 0},
+                          !opts.allow_unconfirmed);
   return caf::none;
 }
 
@@ -374,13 +398,18 @@ caf::error object_storage::delete_alarm(write_options opts) {
 
 write_set object_storage::end_turn() {
   auto& st = *impl_;
+  if (!st.overlay)
+    return write_set{};
   if (st.broken) {
-    st.overlay.discard_turn();
+    st.overlay.reset();
     return write_set{};
   }
-  auto data = st.overlay.seal();
-  if (!data)
+  auto data = st.overlay->seal(st.next_seq);
+  if (!data) {
+    st.shrink();
     return write_set{};
+  }
+  ++st.next_seq;
   data->env = st.env;
   data->chain = st.chain;
   data->base = st.base;
@@ -393,7 +422,7 @@ write_set object_storage::barrier() {
   data->env = st.env;
   data->chain = st.chain;
   data->base = st.base;
-  data->seq = st.overlay.seal_barrier();
+  data->seq = st.next_seq++;
   return write_set{std::move(data)};
 }
 
@@ -406,11 +435,20 @@ void object_storage::on_failure(std::function<void(const caf::error&)> fn) {
 }
 
 void object_storage::discard_turn() {
-  impl_->overlay.discard_turn();
+  auto& st = *impl_;
+  if (st.overlay) {
+    st.overlay->discard_turn();
+    st.shrink();
+  }
 }
 
 void object_storage::committed(uint64_t seq) {
-  impl_->overlay.committed(seq);
+  auto& st = *impl_;
+  if (!st.overlay)
+    return;
+  if (auto last = st.overlay->committed(seq))
+    st.last_committed = last;
+  st.shrink();
 }
 
 void object_storage::failed(const caf::error&) {
@@ -421,19 +459,19 @@ void object_storage::failed(const caf::error&) {
 }
 
 bool object_storage::has_pending() const noexcept {
-  return impl_->overlay.has_pending();
+  return impl_->view().has_pending();
 }
 
 uint64_t object_storage::last_sealed() const noexcept {
-  return impl_->overlay.last_sealed();
+  return impl_->next_seq - 1;
 }
 
 uint64_t object_storage::last_committed() const noexcept {
-  return impl_->overlay.last_committed();
+  return impl_->last_committed;
 }
 
 bool object_storage::turn_dirty() const noexcept {
-  return impl_->overlay.dirty();
+  return impl_->view().dirty();
 }
 
 } // namespace durable

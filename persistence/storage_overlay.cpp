@@ -215,13 +215,12 @@ void storage_overlay::end_transaction(size_t mark, bool rollback) {
 
 // -- turns --------------------------------------------------------------------
 
-std::shared_ptr<write_set_data> storage_overlay::seal() {
+std::shared_ptr<write_set_data> storage_overlay::seal(uint64_t seq) {
   if (!dirty()) {
     reset_turn();
     return nullptr;
   }
   auto data = std::make_shared<write_set_data>();
-  auto seq = next_seq_++;
   data->seq = seq;
   data->clear_all = turn_clear_;
   data->needs_confirmation = turn_confirm_;
@@ -251,7 +250,8 @@ void storage_overlay::discard_turn() {
   reset_turn();
 }
 
-void storage_overlay::committed(uint64_t seq) {
+uint64_t storage_overlay::committed(uint64_t seq) {
+  uint64_t last = 0;
   while (pending_head_ < pending_.size() &&
          pending_[pending_head_]->seq <= seq) {
     auto& done = *pending_[pending_head_];
@@ -266,13 +266,14 @@ void storage_overlay::committed(uint64_t seq) {
       inflight_alarm_ = alarm_op{};
       inflight_alarm_seq_ = 0;
     }
-    last_committed_ = done.seq;
+    last = done.seq;
     pending_[pending_head_++].reset();
   }
   if (pending_head_ == pending_.size()) {
     pending_.clear();
     pending_head_ = 0;
   }
+  return last;
 }
 
 void storage_overlay::reset() {

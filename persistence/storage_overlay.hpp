@@ -80,29 +80,30 @@ public:
 
   // -- turns ------------------------------------------------------------------
 
-  /// Moves the current turn into a new write set (seq, ops, delete_all,
-  /// alarm; the caller fills in where it goes) and into the in-flight layer.
-  /// Returns null if the turn wrote nothing.
-  std::shared_ptr<write_set_data> seal();
-
-  /// Takes the next sequence number for an empty write set that orders
-  /// output after every write set sealed before it.
-  uint64_t seal_barrier() noexcept { return next_seq_++; }
+  /// Moves the current turn into a new write set with sequence number `seq`
+  /// (ops, delete_all, alarm; the caller fills in where it goes) and into the
+  /// in-flight layer. Returns null if the turn wrote nothing.
+  std::shared_ptr<write_set_data> seal(uint64_t seq);
 
   /// Drops the current turn.
   void discard_turn();
 
-  /// Drops the in-flight entries of all write sets up to `seq`.
-  void committed(uint64_t seq);
+  /// Drops the in-flight entries of all write sets up to `seq`. Returns the
+  /// sequence number of the last write set dropped (0: none).
+  uint64_t committed(uint64_t seq);
 
   /// Drops everything (the object's commit failed).
   void reset();
 
   bool has_pending() const noexcept { return pending_head_ < pending_.size(); }
 
-  uint64_t last_sealed() const noexcept { return next_seq_ - 1; }
-
-  uint64_t last_committed() const noexcept { return last_committed_; }
+  /// Returns whether the overlay holds nothing at all (then its owner may
+  /// drop it: an idle object keeps no overlay).
+  bool idle() const noexcept {
+    return !dirty() && txn_depth_ == 0 && undo_.empty() && !has_pending() &&
+           inflight_.empty() && hidden_by_ == 0 &&
+           inflight_alarm_.what == alarm_op::kind::none;
+  }
 
 private:
   // A key of a sealed turn. The value points into that turn's write set,
@@ -151,8 +152,6 @@ private:
   uint64_t hidden_by_ = 0; // seq of an in-flight delete_all
   alarm_op inflight_alarm_;
   uint64_t inflight_alarm_seq_ = 0;
-  uint64_t next_seq_ = 1;
-  uint64_t last_committed_ = 0;
 };
 
 } // namespace durable::detail

@@ -65,7 +65,7 @@ public:
 
   uint32_t namespace_number() const noexcept;
 
-  const object_bytes& id() const noexcept;
+  object_bytes id() const noexcept;
 
   // -- reading ----------------------------------------------------------------
 
