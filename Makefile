@@ -10,6 +10,8 @@ PACKAGES := cmake make g++ libcaf-dev liblmdb-dev libssl-dev \
             libboost-test-dev libboost-dev
 # Only `make bench` needs these (the plot).
 BENCH_PACKAGES := gnuplot-nox python3
+# And `make bench-http` these (the workerd peer brings its own via npm).
+HTTP_BENCH_PACKAGES := wrk curl
 BENCH_RESULTS ?= $(CURDIR)/bench-results
 # activation runs before million: million reports activation's per-object
 # figure beside its own.
@@ -18,7 +20,7 @@ BENCH_PROGRAMS := stub_request hot_object spread activation million latency
 BENCH_ARGS ?=
 
 .PHONY: all deps configure build run test test-long asan install clean format \
-        bench bench-deps
+        bench bench-deps bench-http
 
 all: build
 
@@ -58,6 +60,14 @@ bench: configure bench-deps
 	python3 benchmarks/summary.py $(BENCH_RESULTS)
 	gnuplot -e "dir='$(BENCH_RESULTS)'" benchmarks/summary.gp
 	@echo "wrote $(BENCH_RESULTS)/*.json and $(BENCH_RESULTS)/summary.png"
+
+# Our HTTP counter server beside the workerd peer (../shared/peers/workerd,
+# installed from npm on first use), same wrk load; then redraws the plot.
+bench-http: build bench-deps
+	@bash cmake/install-packages.sh $(HTTP_BENCH_PACKAGES)
+	bash benchmarks/http_vs_workerd.sh --out $(BENCH_RESULTS)
+	python3 benchmarks/summary.py $(BENCH_RESULTS)
+	gnuplot -e "dir='$(BENCH_RESULTS)'" benchmarks/summary.gp
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)

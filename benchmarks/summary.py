@@ -119,9 +119,21 @@ def panels(results):
                 bar("LMDB p99.9", f["raw_p999_us"], colour=BASE)])
 
 
+    r = load(results, "http_vs_workerd")
+    if r:
+        f = r["figures"]
+        yield ("HTTP vs workerd: %.0fx (1 object), %.0fx (1000) (goal 20x)"
+               % (f["single_rps_ratio"], f["spread_rps_ratio"]),
+               "requests/s", None,
+               [ours(r, "1 object"), baseline(r, "workerd"),
+                bar("1000 objects", f["spread_ours_rps"]),
+                bar("workerd 1000", f["spread_workerd_rps"], colour=BASE)])
+
+
 def table(results):
     names = ["stub_request", "hot_object", "spread_uniform", "spread_zipf",
-             "activation", "activation_rss", "million", "latency"]
+             "activation", "activation_rss", "million", "latency",
+             "http_vs_workerd"]
     rows = []
     for name in names:
         r = load(results, name)
