@@ -3,6 +3,10 @@
 #include <mutex>
 #include <vector>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <caf/actor_cast.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/mailbox_element.hpp>
@@ -271,9 +275,19 @@ void namespace_core::forget(const object_id& id, const object_runtime* rt) {
     sh.objects.erase(i);
   else
     i->second.obj = live_object{};
+  ++evicted_since_trim_;
 }
 
 void namespace_core::sweep(caf::event_based_actor* self) {
+  // After a wave of evictions, hand the freed memory back to the system:
+  // glibc keeps it in its arenas otherwise, and the RSS of a process that
+  // once held many objects would stay at its peak.
+  if (evicted_since_trim_ >= trim_after_evictions) {
+    evicted_since_trim_ = 0;
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+  }
   auto now = clock::now();
   for (auto& sh : shards_) {
     std::shared_lock<std::shared_mutex> guard{sh.mtx};

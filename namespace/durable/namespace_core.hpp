@@ -158,6 +158,9 @@ private:
 
   static constexpr size_t shard_count = 64;
 
+  /// Evictions after which a sweep returns freed memory to the system.
+  static constexpr size_t trim_after_evictions = 10000;
+
   shard& shard_for(const object_id& id) noexcept {
     return shards_[id.hash() % shard_count];
   }
@@ -188,6 +191,8 @@ private:
   std::atomic<bool> closed_{false};
   /// Namespace numbers per jurisdiction (0: not known yet).
   std::array<uint32_t, 8> ns_numbers_{};
+  /// Objects forgotten since memory was last trimmed (namespace actor only).
+  size_t evicted_since_trim_ = 0;
   std::array<shard, shard_count> shards_;
 };
 
