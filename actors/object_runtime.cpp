@@ -49,6 +49,16 @@ public:
   object_runtime::turn_reply reply;
 };
 
+/// The promise of the current message if it is a request. The result of an
+/// asynchronous message goes nowhere: CAF would send it to the sender as an
+/// unexpected message, whose error reply in turn terminates the receiver.
+caf::response_promise answerable(caf::scheduled_actor* self) {
+  auto* current = self->current_mailbox_element();
+  if (current == nullptr || !current->mid.is_request())
+    return {};
+  return self->make_response_promise();
+}
+
 caf::error reset_error(const caf::error& cause) {
   return make_error(errc::object_reset,
                     "Durable Object reset: a storage write failed: " +
@@ -88,8 +98,7 @@ public:
     if (rt_->broken_) {
       // Requests admitted before the reset learn of it, then the old
       // instance goes away; new ones already reach a fresh instance.
-      auto rp = self_->make_response_promise();
-      if (rp.pending())
+      if (auto rp = answerable(self_); rp.pending())
         rp.deliver(rt_->broken_);
       if (admitted)
         rt_->leave();
@@ -205,7 +214,7 @@ void object_runtime::end_turn(caf::scheduled_actor* self, turn_reply* reply) {
   }
   caf::response_promise rp;
   if (reply != nullptr && reply->what != kind::none)
-    rp = self->make_response_promise();
+    rp = answerable(self);
   auto replying = rp.pending();
   if ((!replying && !gate_.turn_sent()) ||
       !gate_.closed(storage_.durable_seq())) {
@@ -302,7 +311,15 @@ void object_runtime::quit_if_drained(caf::scheduled_actor* self) {
 }
 
 caf::result<caf::message>
-object_runtime::reject_unexpected(caf::scheduled_actor*, caf::message_view&) {
+object_runtime::reject_unexpected(caf::scheduled_actor* self,
+                                  caf::message_view&) {
+  // Only requests learn that the message is not understood: an error sent
+  // back for an asynchronous message (say, a reply nobody asked for) would
+  // terminate its sender.
+  if (!self->current_message_id().is_request()) {
+    self->drop_current_message_id();
+    return caf::message{};
+  }
   return make_error(errc::unsupported_message);
 }
 

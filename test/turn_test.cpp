@@ -199,6 +199,24 @@ BOOST_AUTO_TEST_CASE(output_waits_for_the_commits_it_depends_on) {
   BOOST_CHECK(eventually([&] { return *b.call(5s, get_atom::value) == 1; }));
 }
 
+BOOST_AUTO_TEST_CASE(asynchronous_sends_get_no_reply) {
+  fixture fx;
+  auto a = stores(fx).get_by_name("sender");
+  auto b = fx.bind<counter>("counter").get_by_name("receiver");
+  BOOST_CHECK_EQUAL(*a.call(5s, tell_atom::value, b), 1);
+  auto b_is = [&](int64_t expected) {
+    auto x = b.call(5s, get_atom::value);
+    return x && *x == expected;
+  };
+  BOOST_REQUIRE(eventually([&] { return b_is(1); }));
+  // b's result (an int64_t nobody asked for) must not travel back to a: a
+  // would reject it, and that error would terminate b.
+  std::this_thread::sleep_for(200ms);
+  BOOST_CHECK(b_is(1));
+  BOOST_CHECK_EQUAL(registry::get().constructions(b.id()), 1);
+  BOOST_CHECK_EQUAL(*a.call(5s, get_atom::value), 1);
+}
+
 BOOST_AUTO_TEST_CASE(a_failed_commit_resets_the_object_and_holds_output) {
   auto cfg = test_settings();
   cfg.map_size = size_t{1} << 20;
