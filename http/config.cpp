@@ -16,7 +16,6 @@ void add_options(caf::config_option_set& opts) {
       .add<std::string>("address", "listen address (default 127.0.0.1)")
       .add<uint16_t>("port", "listen port (0: pick a free one)")
       .add<size_t>("threads", "number of I/O threads")
-      .add<size_t>("bridges", "bridge actors (0: one per I/O thread)")
       .add<size_t>("body-limit", "largest request body in bytes (else 413)")
       .add<size_t>("header-limit", "largest request head in bytes (else 431)")
       .add<caf::timespan>("request-timeout",
@@ -41,7 +40,6 @@ server_options::from_config(const caf::actor_system_config& cfg) {
   x.address = caf::get_or(cfg, "http.address", x.address);
   x.port = caf::get_or(cfg, "http.port", x.port);
   x.threads = caf::get_or(cfg, "http.threads", x.threads);
-  x.bridges = caf::get_or(cfg, "http.bridges", x.bridges);
   x.body_limit =
       caf::get_or(cfg, "http.body-limit", static_cast<size_t>(x.body_limit));
   auto header_limit = caf::get_or(cfg, "http.header-limit",
@@ -56,8 +54,6 @@ server_options::from_config(const caf::actor_system_config& cfg) {
     return fail("http.address must not be empty");
   if (x.threads == 0 || x.threads > 1024)
     return fail("http.threads must be between 1 and 1024");
-  if (x.bridges > 1024)
-    return fail("http.bridges must be at most 1024");
   if (header_limit < 256 || header_limit > std::numeric_limits<uint32_t>::max())
     return fail("http.header-limit must be at least 256");
   x.header_limit = static_cast<uint32_t>(header_limit);

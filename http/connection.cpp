@@ -43,12 +43,10 @@ constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
 
 // -- connection ---------------------------------------------------------------
 
-connection::connection(server_state& st, worker& w, socket_type socket,
-                       caf::actor bridge)
+connection::connection(server_state& st, worker& w, socket_type socket)
     : st_(st),
       w_(w),
       socket_(std::move(socket)),
-      bridge_(std::move(bridge)),
       last_progress_(clock_type::now()) {
   // nop
 }
@@ -212,7 +210,6 @@ void connection::on_request() {
     finish_here(error_response(404, text));
     return;
   }
-  ex->conn = shared_from_this();
   ex->target = i->second.get();
   ex->ref = std::move(parsed.object);
   auto& req = ex->request;
@@ -223,10 +220,18 @@ void connection::on_request() {
     req.headers.emplace_back(std::string{view(field.name_string())},
                              std::string{view(field.value())});
   req.body = std::move(msg.body());
+  // The reply comes back on this thread (see worker::on_reply).
+  auto mid = w_.next_request_id();
+  if (auto err = ex->target->dispatch(*ex, w_.companion, mid)) {
+    finish_here(error_response(err));
+    return;
+  }
+  ex->conn = shared_from_this();
+  ex->request_id = mid.request_id().integer_value();
   ex->deadline = last_progress_ + st_.opts.request_timeout;
   pending_.push_back(ex);
+  w_.waiting.emplace(ex->request_id, ex);
   ++st_.in_flight;
-  caf::anon_send(bridge_, std::move(ex));
   do_read();
 }
 
@@ -245,6 +250,9 @@ void connection::expire_requests(clock_type::time_point now) {
   auto expired = false;
   for (auto& ex : pending_) {
     if (!ex->ready && ex->deadline <= now) {
+      // A late reply finds nothing to complete.
+      if (w_.waiting.erase(ex->request_id) > 0)
+        --st_.in_flight;
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
           st_.opts.request_timeout);
       ex->response = error_response(504,

@@ -1,9 +1,9 @@
 #pragma once
 
-// The server's moving parts, shared by server.cpp and connection.cpp: the
-// per-thread event loops (workers), the state all connections read, the
-// exchange that carries one request to a bridge actor and back, and the
-// connection itself.
+// The server's moving parts, shared by server.cpp, connection.cpp and
+// exchange.cpp: the per-thread event loops (workers), the state all
+// connections read, the exchange that carries one request to its object and
+// back, and the connection itself.
 
 #include <atomic>
 #include <chrono>
@@ -25,9 +25,10 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
-#include <caf/actor.hpp>
+#include <caf/actor_control_block.hpp>
 #include <caf/actor_system.hpp>
-#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/mailbox_element.hpp>
+#include <caf/message_id.hpp>
 
 #include "durable/fetch.hpp"
 #include "durable/http_binding.hpp"
@@ -46,7 +47,8 @@ using socket_type =
 
 class connection;
 
-/// One I/O thread: its event loop and the connections it owns. Everything
+/// One I/O thread: its event loop, the connections it owns, and the CAF
+/// companion actor in whose name it sends requests to objects. Everything
 /// but `done` is touched only from the loop's own thread once it runs.
 struct worker {
   // Declared first so that it is destroyed last: the timer and the
@@ -64,6 +66,23 @@ struct worker {
   bool stopping = false;
   std::thread thread;
   std::atomic<bool> done{false};
+  /// Sends requests into CAF; replies come back through its enqueue
+  /// handler, posted to this loop (no actor hop on either way).
+  caf::strong_actor_ptr companion;
+  /// Exchanges sent to objects, by request ID.
+  std::unordered_map<uint64_t, std::shared_ptr<detail::exchange>> waiting;
+
+  /// Spawns the companion (before the loop runs).
+  void connect(caf::actor_system& sys);
+
+  /// Drops the companion: later replies go nowhere. Any thread.
+  void disconnect();
+
+  /// A new request ID of the companion. Loop thread.
+  caf::message_id next_request_id();
+
+  /// Completes the exchange a reply is for. Loop thread.
+  void on_reply(caf::mailbox_element_ptr reply);
 };
 
 /// What all connections share. Fixed once the server runs, except the
@@ -80,25 +99,25 @@ struct server_state {
   std::map<std::string, std::shared_ptr<detail::binding>, std::less<>> bindings;
   /// Answers `/admin/...` if set (see `server::serve_admin`).
   const namespace_registry* registry = nullptr;
-  std::vector<caf::actor> bridges;
-  std::atomic<size_t> next_bridge{0};
-  /// Requests handed to bridges and not yet back on their connection.
+  /// Requests sent to objects and not yet back on their connection.
   std::atomic<size_t> in_flight{0};
   std::atomic<size_t> connections{0};
 };
 
 namespace detail {
 
-/// One request: made by its connection, sent to a bridge actor, completed by
-/// `finish` (any thread), then handled on the connection's thread again.
+/// One request: made by its connection, sent to its object in the name of
+/// the connection's worker, completed on that worker's thread by the reply.
 class exchange {
 public:
   std::shared_ptr<connection> conn;
   binding* target = nullptr;
   object_ref ref;
   fetch_request request;
-  /// The answer; set by `finish` or by the connection for its own errors.
+  /// The answer; the object's reply or the connection's own error.
   fetch_response response;
+  /// The request ID it was sent with (0: not sent).
+  uint64_t request_id = 0;
   /// When the object's answer is overdue (then the client gets 504).
   clock_type::time_point deadline;
   /// Whether `response` is final. `response` and `ready` are only touched
@@ -114,18 +133,17 @@ public:
 } // namespace detail
 
 /// One client connection: reads requests (several may be in flight:
-/// pipelining), hands them to a bridge actor and writes the responses in
+/// pipelining), sends them to their objects and writes the responses in
 /// request order. Lives on one worker's thread; `on_ready` is posted there.
 class connection : public std::enable_shared_from_this<connection> {
 public:
-  connection(server_state& st, worker& w, socket_type socket,
-             caf::actor bridge);
+  connection(server_state& st, worker& w, socket_type socket);
 
   /// Registers with the worker and starts reading. Worker thread.
   void start();
 
-  /// Completes `ex` with `resp` (posted by `detail::finish`), unless it timed
-  /// out before. Worker thread.
+  /// Completes `ex` with `resp` (the object's reply), unless it timed out
+  /// before. Worker thread.
   void on_ready(detail::exchange_ptr ex, fetch_response resp);
 
   /// Answers requests whose objects are overdue with 504 (sweep).
@@ -180,7 +198,6 @@ private:
   server_state& st_;
   worker& w_;
   socket_type socket_;
-  caf::actor bridge_;
   boost::beast::flat_buffer buffer_;
   std::optional<request_parser> parser_;
   std::deque<detail::exchange_ptr> pending_;
@@ -196,5 +213,3 @@ private:
 };
 
 } // namespace durable::http
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(durable::http::detail::exchange_ptr)

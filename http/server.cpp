@@ -23,18 +23,6 @@ using boost::system::error_code;
 
 namespace {
 
-/// Carries requests from the I/O threads into CAF: sends each one to its
-/// object from this event-based actor, whose response handlers complete the
-/// exchange. Never blocks, so many requests are in flight at once.
-caf::behavior bridge_actor(caf::event_based_actor* self) {
-  return {
-      [self](detail::exchange_ptr& ex) {
-        auto target = ex->target;
-        target->dispatch(self, std::move(ex));
-      },
-  };
-}
-
 std::vector<std::shared_ptr<connection>> snapshot(worker& w) {
   std::vector<std::shared_ptr<connection>> result;
   result.reserve(w.conns.size());
@@ -93,9 +81,7 @@ void server::impl::do_accept() {
       });
       return;
     }
-    auto bridge = st.bridges[st.next_bridge++ % st.bridges.size()];
-    auto conn = std::make_shared<connection>(st, target, std::move(*socket),
-                                             std::move(bridge));
+    auto conn = std::make_shared<connection>(st, target, std::move(*socket));
     net::post(target.ioc, [conn] { conn->start(); });
     do_accept();
   });
@@ -206,12 +192,10 @@ caf::error server::start() {
                                              ": " + ec.message());
   }
   d.port = d.acceptor->local_endpoint().port();
-  auto bridges = opts.bridges > 0 ? opts.bridges : opts.threads;
-  for (size_t i = 0; i < bridges; ++i)
-    d.st.bridges.push_back(d.st.sys.spawn(bridge_actor));
   d.accept_timer.emplace(first.ioc);
   d.do_accept();
   for (auto& w : d.workers) {
+    w->connect(d.st.sys);
     d.arm_sweep(*w);
     w->guard.emplace(w->ioc.get_executor());
     w->thread = std::thread{[w = w.get()] {
@@ -260,15 +244,10 @@ void server::stop() {
   auto busy = [&] { return draining < d.workers.size() || d.st.in_flight > 0; };
   while (busy() && steady_clock::now() < deadline)
     std::this_thread::sleep_for(milliseconds{1});
-  // 3. Terminate the bridges: after this, nothing from CAF reaches the
-  //    event loops (late replies go to dead actors).
-  if (!d.st.bridges.empty()) {
-    for (auto& bridge : d.st.bridges)
-      caf::anon_send_exit(bridge, caf::exit_reason::user_shutdown);
-    caf::scoped_actor self{d.st.sys};
-    self->wait_for(d.st.bridges);
-    d.st.bridges.clear();
-  }
+  // 3. Disconnect the companions: after this, nothing from CAF reaches the
+  //    event loops (late replies go nowhere).
+  for (auto& w : d.workers)
+    w->disconnect();
   // 4. Close what is not writing its last responses; those close when done.
   for (auto& w : d.workers)
     net::post(w->ioc, [w = w.get()] {

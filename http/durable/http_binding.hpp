@@ -8,9 +8,9 @@
 #include <type_traits>
 #include <utility>
 
-#include <caf/duration.hpp>
+#include <caf/actor_control_block.hpp>
 #include <caf/error.hpp>
-#include <caf/event_based_actor.hpp>
+#include <caf/message_id.hpp>
 #include <caf/typed_actor.hpp>
 
 #include "durable/fetch.hpp"
@@ -48,24 +48,19 @@ const object_ref& target_of(const exchange& ex);
 /// Moves the request out of `ex` (called once, when sending it).
 fetch_request take_request(exchange& ex);
 
-/// Completes `ex` with the object's response. Any thread.
-void finish(exchange_ptr ex, fetch_response resp);
-
-/// Completes `ex` with an error (bad ID, or the object's failure). Any thread.
-void finish(exchange_ptr ex, caf::error err);
-
-/// Sends requests to the objects of one namespace. Called only from the
-/// server's bridge actors, so `self` is always an event-based actor.
+/// Sends requests to the objects of one namespace, from the server's I/O
+/// threads.
 class binding {
 public:
   virtual ~binding();
 
-  /// Resolves the object of `ex`, sends it the request and calls `finish`
-  /// once: with the response, the object's error or the resolution error.
-  /// Sets no CAF timeout: each one costs a wakeup of CAF's clock thread
-  /// (twice, with its cancellation), so the server times requests out on
-  /// its own I/O threads instead.
-  virtual void dispatch(caf::event_based_actor* self, exchange_ptr ex) = 0;
+  /// Resolves the object of `ex` and sends it the request as request `mid`
+  /// of `sender`, which receives the reply. Returns why the object could not
+  /// be resolved (a bad ID, say); then nothing was sent. Sets no CAF
+  /// timeout: each one costs a wakeup of CAF's clock thread (twice, with its
+  /// cancellation), so the server times requests out on its own threads.
+  virtual caf::error dispatch(exchange& ex, const caf::strong_actor_ptr& sender,
+                              caf::message_id mid) = 0;
 };
 
 /// The binding of a namespace whose objects handle `fetch_signature`.
@@ -80,33 +75,23 @@ public:
     // nop
   }
 
-  void dispatch(caf::event_based_actor* self, exchange_ptr ex) override {
-    auto& ref = target_of(*ex);
+  caf::error dispatch(exchange& ex, const caf::strong_actor_ptr& sender,
+                      caf::message_id mid) override {
+    auto& ref = target_of(ex);
     stub<Interface> target;
     if (ref.by_id) {
       auto id = ns_.id_from_string(ref.key);
-      if (!id) {
-        finish(std::move(ex), std::move(id.error()));
-        return;
-      }
+      if (!id)
+        return std::move(id.error());
       auto found = ns_.get(*id);
-      if (!found) {
-        finish(std::move(ex), std::move(found.error()));
-        return;
-      }
+      if (!found)
+        return std::move(found.error());
       target = std::move(*found);
     } else {
       target = ns_.get_by_name(ref.key);
     }
-    auto req = take_request(*ex);
-    target.fetch(self, caf::duration{caf::infinite}, std::move(req))
-        .then(
-            [ex](fetch_response& resp) mutable {
-              finish(std::move(ex), std::move(resp));
-            },
-            [ex](caf::error& err) mutable {
-              finish(std::move(ex), std::move(err));
-            });
+    target.request_as(sender, mid, take_request(ex));
+    return caf::none;
   }
 
 private:

@@ -14,7 +14,6 @@ namespace durable::http {
 /// | address           | `127.0.0.1` | listen address                       |
 /// | port              | `0`         | listen port (0: pick a free one)     |
 /// | threads           | `1`         | I/O threads                          |
-/// | bridges           | `0`         | bridge actors (0: one per thread)    |
 /// | body-limit        | `1048576`   | largest request body (bytes)         |
 /// | header-limit      | `16384`     | largest request head (bytes)         |
 /// | request-timeout   | `30s`       | object reply deadline (then 504)     |

@@ -30,9 +30,6 @@ struct server_options {
   /// Number of I/O threads; each runs its own event loop and owns the
   /// connections it accepted.
   size_t threads = 1;
-  /// Number of bridge actors carrying requests into CAF; 0: one per I/O
-  /// thread.
-  size_t bridges = 0;
   /// Largest accepted request body; larger ones get 413.
   uint64_t body_limit = 1024 * 1024;
   /// Largest accepted request head (request line and headers); larger ones
@@ -77,8 +74,10 @@ struct server_options {
 /// unavailable, 504 when it did not answer within `request_timeout`.
 ///
 /// Keep-alive and pipelining are supported; responses of one connection go
-/// out in request order. Requests reach objects through event-based bridge
-/// actors (no blocking actor on the request path).
+/// out in request order. Each I/O thread sends requests straight to the
+/// objects in the name of a CAF companion actor, whose replies are posted
+/// back to the thread (no blocking actor and no extra actor hop on the
+/// request path).
 ///
 /// Destroy the server before the actor system and the deployment.
 class server {
@@ -116,7 +115,7 @@ public:
 
   // -- lifetime ---------------------------------------------------------------
 
-  /// Listens and starts the I/O threads and bridge actors. Fails if the
+  /// Listens and starts the I/O threads and their companions. Fails if the
   /// address cannot be bound or the server was started before.
   caf::error start();
 

@@ -166,6 +166,18 @@ public:
              caf::make_message(std::forward<Ts>(xs)...));
   }
 
+  /// Sends `xs...` as request `mid` on behalf of `sender`, from any thread:
+  /// the reply (or an error) reaches `sender` with `mid.response_id()`. For
+  /// bridges between CAF and other event loops (the HTTP front door's
+  /// companions); actors use `request`.
+  template <class... Ts>
+  void request_as(caf::strong_actor_ptr sender, caf::message_id mid,
+                  Ts&&... xs) const {
+    static_assert(sizeof(output_t<Ts...>) > 0, "unreachable");
+    detail::route(ns_, id_, hint_, std::move(sender), mid,
+                  caf::make_message(std::forward<Ts>(xs)...), nullptr);
+  }
+
   /// Sends `xs...` without a sender and without expecting a reply.
   template <class... Ts>
   void anon_send(Ts&&... xs) const {
