@@ -57,7 +57,7 @@ struct worker {
   std::optional<net::executor_work_guard<net::io_context::executor_type>> guard;
   net::steady_timer sweep_timer{ioc};
   // Keyed by address for removal on close; weak so that a connection dying
-  // elsewhere (say, with its last exchange in a bridge) leaves no dangling
+  // elsewhere (say, with its last exchange awaiting a reply) leaves no dangling
   // pointer behind.
   std::unordered_map<connection*, std::weak_ptr<connection>> conns;
   /// Set when the server stops accepting: new connections close at once.
