@@ -113,9 +113,11 @@ public:
       matched = run_alarm(result, xs);
     else
       matched = run(result, xs);
-    rt_->end_turn(self_, &result.reply);
+    // The slot is free before the reply leaves: a caller that answers the
+    // reply with its next request must not find the object still full.
     if (admitted)
       rt_->leave();
+    rt_->end_turn(self_, &result.reply);
     return matched;
   }
 
@@ -201,6 +203,16 @@ void object_runtime::send_gated(std::function<void()> f) {
     gate_.send_in_turn(std::move(f));
   else
     f();
+}
+
+void object_runtime::reply_gated(caf::strong_actor_ptr self,
+                                 caf::response_promise rp, caf::message msg) {
+  if (!rp.pending())
+    return;
+  send_gated([self = std::move(self), rp = std::move(rp),
+              msg = std::move(msg)]() mutable {
+    held_output::respond(self, rp, std::move(msg));
+  });
 }
 
 void object_runtime::end_turn(caf::scheduled_actor* self, turn_reply* reply) {

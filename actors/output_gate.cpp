@@ -7,22 +7,23 @@ namespace durable {
 
 // -- held_output --------------------------------------------------------------
 
-void held_output::respond(caf::message msg) {
+void held_output::respond(const caf::strong_actor_ptr& sender,
+                          caf::response_promise& rp, caf::message msg) {
   // Like response_promise::deliver, but without the promise's execution
-  // unit: this runs on the commit writer's thread, where only the
+  // unit: this may run on the commit writer's thread, where only the
   // scheduler's thread-safe enqueue may be used.
-  auto stages = rp_.stages();
-  auto mid = rp_.id();
+  auto stages = rp.stages();
+  auto mid = rp.id();
   if (!stages.empty()) {
     auto next = std::move(stages.back());
     stages.pop_back();
-    next->enqueue(caf::make_mailbox_element(rp_.source(), mid,
-                                            std::move(stages), std::move(msg)),
+    next->enqueue(caf::make_mailbox_element(rp.source(), mid, std::move(stages),
+                                            std::move(msg)),
                   nullptr);
-  } else if (auto& source = rp_.source()) {
-    source->enqueue(sender_, mid.response_id(), std::move(msg), nullptr);
+  } else if (auto& source = rp.source()) {
+    source->enqueue(sender, mid.response_id(), std::move(msg), nullptr);
   }
-  rp_ = caf::response_promise{};
+  rp = caf::response_promise{};
 }
 
 void held_output::release() {
@@ -32,16 +33,16 @@ void held_output::release() {
   if (!rp_.pending())
     return;
   if (err_)
-    respond(caf::make_message(std::move(err_)));
+    respond(sender_, rp_, caf::make_message(std::move(err_)));
   else if (!msg_.empty() || !rp_.async())
     // Like CAF: an empty result of an async message produces no message.
-    respond(std::move(msg_));
+    respond(sender_, rp_, std::move(msg_));
 }
 
 void held_output::fail(const caf::error& err) {
   sends_.clear();
   if (rp_.pending())
-    respond(caf::make_message(err));
+    respond(sender_, rp_, caf::make_message(err));
 }
 
 // -- output_gate --------------------------------------------------------------

@@ -91,6 +91,18 @@ public:
   /// Sends through `f` now, or after the writes made so far are durable.
   void send_gated(std::function<void()> f);
 
+  /// Answers the request behind `rp` with `msg` through the output gate, in
+  /// the name of `self` (this object). For replies delivered after the
+  /// handler returned (see `durable::promise`).
+  void reply_gated(caf::strong_actor_ptr self, caf::response_promise rp,
+                   caf::message msg);
+
+  /// Whether the current turn has output or writes that `end_turn` must
+  /// settle.
+  bool turn_pending() const noexcept {
+    return storage_.turn_dirty() || gate_.turn_sent();
+  }
+
   /// Makes this turn's output wait until every write made so far is durable,
   /// including writes that allowed unconfirmed output.
   void sync() noexcept { sync_requested_ = true; }

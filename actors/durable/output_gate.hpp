@@ -40,9 +40,12 @@ public:
   /// (they must never leave). Any thread.
   void fail(const caf::error& err);
 
-private:
-  void respond(caf::message msg);
+  /// Answers the request behind `rp` with `msg` in the name of `sender`,
+  /// from any thread (CAF's `deliver` needs the promise owner's thread).
+  static void respond(const caf::strong_actor_ptr& sender,
+                      caf::response_promise& rp, caf::message msg);
 
+private:
   caf::strong_actor_ptr sender_;
   caf::response_promise rp_;
   caf::message msg_;

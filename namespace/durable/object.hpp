@@ -10,6 +10,7 @@
 #include "durable/object_id.hpp"
 #include "durable/object_namespace.hpp"
 #include "durable/object_runtime.hpp"
+#include "durable/promise.hpp"
 
 namespace durable {
 
@@ -76,6 +77,15 @@ public:
 
   const char* name() const override { return "durable_object"; }
 
+  /// Makes a promise for the current request whose `deliver` passes the
+  /// output gate: use it instead of `make_response_promise` when the answer
+  /// comes later (say, from a response handler) and may follow writes.
+  template <class... Ts>
+  durable::promise<Ts...> make_gated_promise() {
+    return durable::promise<Ts...>{
+        this, this->ctrl(), this->template make_response_promise<Ts...>()};
+  }
+
   // -- overrides --------------------------------------------------------------
 
   void initialize() override {
@@ -96,10 +106,11 @@ public:
     return super::cleanup(std::move(reason), host);
   }
 
-  /// Seals writes made outside a handler turn (e.g. in a response handler).
+  /// Settles writes and output of code outside a handler turn (e.g. a
+  /// response handler).
   caf::invoke_message_result consume(caf::mailbox_element& x) override {
     auto result = super::consume(x);
-    if (this->storage().turn_dirty())
+    if (this->turn_pending())
       this->end_turn(this);
     return result;
   }
