@@ -13,6 +13,7 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include "durable/id_factory.hpp"
 #include "durable/namespace_registry.hpp"
 #include "durable/secret.hpp"
 #include "durable/storage_engine.hpp"
@@ -74,6 +75,17 @@ require_namespace(const durable::namespace_registry& reg,
 
 /// Loads the deployment secret (never creates one).
 caf::expected<durable::deployment_secret> load_secret(const options& opts);
+
+/// What the ID and object commands work on: the data directory (read-only),
+/// the namespace named by the first argument and its ID factory.
+struct namespace_view {
+  std::shared_ptr<durable::storage_engine> engine;
+  durable::namespace_record record;
+  durable::id_factory ids;
+};
+
+/// Opens the namespace named by `opts.args[0]` (see `namespace_view`).
+caf::expected<namespace_view> open_namespace(const options& opts);
 
 /// Shows `bytes` safely: printable ASCII as is, `\\`, `\"`, `\n`, `\t`,
 /// `\xNN` for the rest, at most `max` input bytes (`truncated` tells).

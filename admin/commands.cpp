@@ -153,19 +153,14 @@ int id_from_name(const options& opts) {
       return fail(parsed.error());
     j = *parsed;
   }
-  auto engine = open_engine(opts, false);
-  if (!engine)
-    return fail(engine.error());
-  auto rec = require_namespace(namespace_registry{*engine}, opts.args[0]);
-  if (!rec)
-    return fail(rec.error());
-  auto secret = load_secret(opts);
-  if (!secret)
-    return fail(secret.error());
-  durable::id_factory ids{*secret, rec->id};
+  auto ns = open_namespace(opts);
+  if (!ns)
+    return fail(ns.error());
+  auto& rec = ns->record;
+  auto& ids = ns->ids;
   auto id = ids.from_name(opts.args[1], j);
   if (opts.json)
-    std::cout << "{\"namespace\":" << json_quote(rec->name)
+    std::cout << "{\"namespace\":" << json_quote(rec.name)
               << ",\"name\":" << json_quote(opts.args[1])
               << ",\"jurisdiction\":" << json_quote(jurisdiction_name(j))
               << ",\"id\":" << json_quote(id.to_string()) << "}\n";
@@ -175,32 +170,27 @@ int id_from_name(const options& opts) {
 }
 
 int id_check(const options& opts) {
-  auto engine = open_engine(opts, false);
-  if (!engine)
-    return fail(engine.error());
-  auto rec = require_namespace(namespace_registry{*engine}, opts.args[0]);
-  if (!rec)
-    return fail(rec.error());
-  auto secret = load_secret(opts);
-  if (!secret)
-    return fail(secret.error());
-  durable::id_factory ids{*secret, rec->id};
+  auto ns = open_namespace(opts);
+  if (!ns)
+    return fail(ns.error());
+  auto& rec = ns->record;
+  auto& ids = ns->ids;
   auto id = ids.from_string(opts.args[1]);
   if (!id) {
     if (opts.json)
       std::cout << "{\"valid\":false,\"error\":"
                 << json_quote(durable::message_of(id.error())) << "}\n";
-    return fail(id.error(), "not an ID of namespace " + json_quote(rec->name));
+    return fail(id.error(), "not an ID of namespace " + json_quote(rec.name));
   }
   auto j = jurisdiction_name(id->jurisdiction());
   auto kind = id->is_named() ? "named" : "unique";
   if (opts.json)
     std::cout << "{\"valid\":true,\"id\":" << json_quote(id->to_string())
-              << ",\"namespace\":" << json_quote(rec->name)
+              << ",\"namespace\":" << json_quote(rec.name)
               << ",\"kind\":" << json_quote(kind)
               << ",\"jurisdiction\":" << json_quote(j) << "}\n";
   else
-    std::cout << "valid " << kind << " ID of namespace " << rec->name
+    std::cout << "valid " << kind << " ID of namespace " << rec.name
               << ", jurisdiction " << j << '\n';
   return exit_ok;
 }

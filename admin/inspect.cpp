@@ -74,28 +74,24 @@ int object_show(const options& opts) {
   if (limit < 1 || max_value < 0)
     return fail("--limit must be positive and --max-value not negative",
                 exit_usage);
-  auto engine = open_engine(opts, false);
-  if (!engine)
-    return fail(engine.error());
-  auto rec = require_namespace(namespace_registry{*engine}, opts.args[0]);
-  if (!rec)
-    return fail(rec.error());
-  auto secret = load_secret(opts);
-  if (!secret)
-    return fail(secret.error());
-  durable::id_factory ids{*secret, rec->id};
+  auto ns = open_namespace(opts);
+  if (!ns)
+    return fail(ns.error());
+  auto& engine = ns->engine;
+  auto& rec = ns->record;
+  auto& ids = ns->ids;
   auto id = resolve_object(opts, ids, opts.args[1]);
   if (!id)
     return fail(id.error());
   auto j = id->jurisdiction();
-  auto number = (*engine)->find_namespace_number(j, rec->id);
+  auto number = engine->find_namespace_number(j, rec.id);
   if (!number)
     return fail(number.error());
   std::vector<std::pair<std::string, std::string>> entries;
   std::optional<int64_t> alarm;
   bool more = false;
   if (*number) {
-    auto st = (*engine)->open_object(j, **number, id->bytes());
+    auto st = engine->open_object(j, **number, id->bytes());
     if (!st)
       return fail(st.error());
     durable::list_options lopts;
@@ -116,7 +112,7 @@ int object_show(const options& opts) {
   auto name = id->name().empty() ? std::string{} : id->name();
   auto max = static_cast<size_t>(max_value);
   if (opts.json) {
-    std::cout << "{\"namespace\":" << json_quote(rec->name)
+    std::cout << "{\"namespace\":" << json_quote(rec.name)
               << ",\"id\":" << json_quote(id->to_string())
               << ",\"name\":" << (name.empty() ? "null" : json_quote(name))
               << ",\"jurisdiction\":" << json_quote(env) << ",\"keys\":[";
@@ -145,7 +141,7 @@ int object_show(const options& opts) {
     return exit_ok;
   }
   std::cout << "object " << id->to_string() << '\n'
-            << "  namespace    " << rec->name << '\n'
+            << "  namespace    " << rec.name << '\n'
             << "  name         " << (name.empty() ? "(unknown)" : name) << '\n'
             << "  jurisdiction " << env << '\n'
             << "  alarm        "

@@ -83,6 +83,21 @@ caf::expected<durable::deployment_secret> load_secret(const options& opts) {
   return durable::deployment_secret::load_or_create(path);
 }
 
+caf::expected<namespace_view> open_namespace(const options& opts) {
+  auto engine = open_engine(opts, false);
+  if (!engine)
+    return std::move(engine.error());
+  auto rec =
+      require_namespace(durable::namespace_registry{*engine}, opts.args[0]);
+  if (!rec)
+    return std::move(rec.error());
+  auto secret = load_secret(opts);
+  if (!secret)
+    return std::move(secret.error());
+  durable::id_factory ids{*secret, rec->id};
+  return namespace_view{std::move(*engine), std::move(*rec), std::move(ids)};
+}
+
 // -- rendering ----------------------------------------------------------------
 
 std::string display(std::string_view bytes, size_t max, bool& truncated) {
