@@ -175,15 +175,7 @@ caf::error environment::open_impl(const storage_options& opts) {
       // by this transaction.
       if ((rc = mdb_txn_commit(txn)) != 0)
         return error("mdb_txn_commit", rc);
-      if (stored != format_value) {
-        std::string text = "storage environment '";
-        text += dir_;
-        text += "' has unsupported format \"";
-        text += stored;
-        text += '"';
-        return make_error(errc::storage_failure, std::move(text));
-      }
-      return caf::none;
+      return check_format(stored);
     }
     if (rc != MDB_NOTFOUND)
       return fail("mdb_get", rc);
@@ -227,15 +219,18 @@ caf::error environment::open_databases_read_only() {
     return error("mdb_txn_commit", crc);
   if (rc != 0 && rc != MDB_NOTFOUND)
     return error("mdb_get", rc);
-  if (stored != format_value) {
-    std::string text = "storage environment '";
-    text += dir_;
-    text += "' has unsupported format \"";
-    text += stored;
-    text += '"';
-    return make_error(errc::storage_failure, std::move(text));
-  }
-  return caf::none;
+  return check_format(stored);
+}
+
+caf::error environment::check_format(const std::string& stored) const {
+  if (stored == format_value)
+    return caf::none;
+  std::string text = "storage environment '";
+  text += dir_;
+  text += "' has unsupported format \"";
+  text += stored;
+  text += '"';
+  return make_error(errc::storage_failure, std::move(text));
 }
 
 caf::error environment::adopt_map_size() {

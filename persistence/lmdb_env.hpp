@@ -154,6 +154,9 @@ private:
 
   caf::error open_databases_read_only();
 
+  /// Accepts the format marker `stored` of this layout, else fails.
+  caf::error check_format(const std::string& stored) const;
+
   /// Takes over the map size recorded by a writer in another process.
   caf::error adopt_map_size();
 
