@@ -24,19 +24,6 @@ uint64_t tail_hash(std::string_view tail) noexcept {
   return h & key_hash_mask.load(std::memory_order_relaxed);
 }
 
-MDB_val as_val(std::string_view x) noexcept {
-  return MDB_val{x.size(), const_cast<char*>(x.data())};
-}
-
-std::string_view as_view(const MDB_val& x) noexcept {
-  return {static_cast<const char*>(x.mv_data), x.mv_size};
-}
-
-bool starts_with(std::string_view x, std::string_view prefix) noexcept {
-  return x.size() >= prefix.size() &&
-         std::memcmp(x.data(), prefix.data(), prefix.size()) == 0;
-}
-
 std::string_view view(const base_key& base) noexcept {
   return {base.data(), base.size()};
 }

@@ -32,6 +32,22 @@
 
 namespace durable::detail {
 
+// -- LMDB values --------------------------------------------------------------
+
+/// Points LMDB at `x` (LMDB does not write through input values).
+inline MDB_val as_val(std::string_view x) noexcept {
+  return MDB_val{x.size(), const_cast<char*>(x.data())};
+}
+
+/// Views the bytes LMDB returned.
+inline std::string_view as_view(const MDB_val& x) noexcept {
+  return {static_cast<const char*>(x.mv_data), x.mv_size};
+}
+
+inline bool starts_with(std::string_view x, std::string_view prefix) noexcept {
+  return x.substr(0, prefix.size()) == prefix;
+}
+
 // -- layout constants ---------------------------------------------------------
 
 /// Namespace number (4 bytes) + object bytes (32).

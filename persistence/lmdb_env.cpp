@@ -20,10 +20,6 @@ namespace {
 constexpr std::string_view format_key = "format";
 constexpr std::string_view format_value = "caf-durable-kv/1";
 
-MDB_val as_val(std::string_view x) {
-  return MDB_val{x.size(), const_cast<char*>(x.data())};
-}
-
 caf::error os_error(std::string_view env_name, const char* what,
                     const std::string& path, int err) {
   std::string context = "storage failure in environment \"";

@@ -15,22 +15,13 @@
 
 namespace durable {
 
+using detail::as_val;
+using detail::as_view;
+using detail::starts_with;
+
 namespace {
 
 constexpr size_t max_meta_key_size = 400;
-
-MDB_val as_val(std::string_view x) noexcept {
-  return MDB_val{x.size(), const_cast<char*>(x.data())};
-}
-
-std::string_view as_view(const MDB_val& x) noexcept {
-  return {static_cast<const char*>(x.mv_data), x.mv_size};
-}
-
-bool starts_with(std::string_view x, std::string_view prefix) noexcept {
-  return x.size() >= prefix.size() &&
-         std::memcmp(x.data(), prefix.data(), prefix.size()) == 0;
-}
 
 bool reserved(std::string_view key) noexcept {
   return key == detail::format_meta_key || key == detail::ns_next_key ||
