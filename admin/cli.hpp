@@ -91,9 +91,6 @@ caf::expected<namespace_view> open_namespace(const options& opts);
 /// `\xNN` for the rest, at most `max` input bytes (`truncated` tells).
 std::string display(std::string_view bytes, size_t max, bool& truncated);
 
-/// Lowercase hex of `bytes`.
-std::string hex(std::string_view bytes);
-
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 std::string iso_time(int64_t ms);
 

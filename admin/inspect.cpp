@@ -6,6 +6,7 @@
 
 #include "cli.hpp"
 #include "durable/errc.hpp"
+#include "durable/hex.hpp"
 #include "durable/id_factory.hpp"
 #include "durable/json.hpp"
 #include "durable/namespace_registry.hpp"
@@ -122,13 +123,13 @@ int object_show(const options& opts) {
       auto kd = display(k, durable::storage_limits::max_key_size, kt);
       auto vd = display(v, max, vt);
       std::cout << (i > 0 ? "," : "") << "{\"key\":" << json_quote(kd)
-                << ",\"key_hex\":" << json_quote(hex(k))
+                << ",\"key_hex\":" << json_quote(durable::to_hex(k))
                 << ",\"key_size\":" << k.size()
                 << ",\"value\":" << json_quote(vd)
                 << ",\"value_size\":" << v.size()
                 << ",\"value_truncated\":" << (vt ? "true" : "false")
-                << ",\"value_hex\":" << json_quote(hex(v.substr(0, max)))
-                << '}';
+                << ",\"value_hex\":"
+                << json_quote(durable::to_hex(v.substr(0, max))) << '}';
     }
     std::cout << "],\"keys_truncated\":" << (more ? "true" : "false")
               << ",\"alarm\":";

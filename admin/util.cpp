@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "durable/errc.hpp"
+#include "durable/hex.hpp"
 
 namespace admin {
 
@@ -101,7 +102,6 @@ caf::expected<namespace_view> open_namespace(const options& opts) {
 // -- rendering ----------------------------------------------------------------
 
 std::string display(std::string_view bytes, size_t max, bool& truncated) {
-  static constexpr char digits[] = "0123456789abcdef";
   truncated = bytes.size() > max;
   if (truncated)
     bytes = bytes.substr(0, max);
@@ -126,22 +126,9 @@ std::string display(std::string_view bytes, size_t max, bool& truncated) {
         out += static_cast<char>(c);
       } else {
         out += "\\x";
-        out += digits[c >> 4];
-        out += digits[c & 0xF];
+        durable::append_hex(out, c);
       }
     }
-  }
-  return out;
-}
-
-std::string hex(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (auto ch : bytes) {
-    auto c = static_cast<unsigned char>(ch);
-    out += digits[c >> 4];
-    out += digits[c & 0xF];
   }
   return out;
 }

@@ -7,20 +7,11 @@
 #include <caf/sec.hpp>
 
 #include "durable/errc.hpp"
+#include "durable/hex.hpp"
 
 namespace durable::http {
 
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
 /// Cuts the next segment off `path` (which starts after a '/').
 std::string_view next_segment(std::string_view& path) {

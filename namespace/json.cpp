@@ -2,15 +2,10 @@
 
 #include <cstdint>
 
+#include "durable/hex.hpp"
 #include "json_reader.hpp"
 
 namespace durable {
-
-namespace {
-
-constexpr char hex_digits[] = "0123456789abcdef";
-
-} // namespace
 
 namespace detail {
 
@@ -69,8 +64,7 @@ std::string json_quote(std::string_view x) {
         break;
       default:
         out += "\\u00";
-        out += hex_digits[c >> 4];
-        out += hex_digits[c & 0xF];
+        append_hex(out, static_cast<uint8_t>(c));
       }
       ++i;
     } else if (auto n = detail::utf8_length(x, i); n > 0) {

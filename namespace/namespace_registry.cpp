@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include "durable/errc.hpp"
+#include "durable/hex.hpp"
 #include "durable/json.hpp"
 #include "registry_format.hpp"
 
@@ -97,17 +98,6 @@ caf::expected<applied_migration> decode_applied(std::string_view tag,
   result.sequence = get_be64(value);
   result.time_ms = static_cast<int64_t>(get_be64(value.substr(8)));
   return result;
-}
-
-std::string to_hex(const uint8_t* bytes, size_t size) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (size_t i = 0; i < size; ++i) {
-    out += digits[bytes[i] >> 4];
-    out += digits[bytes[i] & 0xF];
-  }
-  return out;
 }
 
 } // namespace detail
@@ -329,7 +319,7 @@ std::string namespace_registry::derived_id(std::string_view name) {
     // SHA-256 does not fail on a working OpenSSL; never continue with a
     // made-up ID.
     std::abort();
-  return detail::to_hex(md, 16);
+  return to_hex(md, 16);
 }
 
 caf::error namespace_registry::check_name(std::string_view x,

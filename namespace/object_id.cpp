@@ -3,24 +3,9 @@
 #include <cstring>
 #include <utility>
 
+#include "durable/hex.hpp"
+
 namespace durable {
-
-namespace {
-
-constexpr char hex_digits[] = "0123456789abcdef";
-
-// Returns the value of one hex digit, or -1.
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-} // namespace
 
 // -- constructors -------------------------------------------------------------
 
@@ -36,12 +21,7 @@ object_id::object_id(const bytes_type& bytes, std::string name)
 // -- properties ---------------------------------------------------------------
 
 std::string object_id::to_string() const {
-  std::string result(size * 2, '0');
-  for (size_t i = 0; i < size; ++i) {
-    result[2 * i] = hex_digits[bytes_[i] >> 4];
-    result[2 * i + 1] = hex_digits[bytes_[i] & 0x0F];
-  }
-  return result;
+  return to_hex(bytes_.data(), size);
 }
 
 jurisdiction object_id::jurisdiction() const noexcept {

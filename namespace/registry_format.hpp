@@ -32,7 +32,4 @@ std::string encode_applied(uint64_t sequence, int64_t time_ms);
 caf::expected<applied_migration> decode_applied(std::string_view tag,
                                                 std::string_view value);
 
-/// Returns `bytes` as lowercase hex.
-std::string to_hex(const uint8_t* bytes, size_t size);
-
 } // namespace durable::detail

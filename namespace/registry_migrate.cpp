@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 
 #include "durable/errc.hpp"
+#include "durable/hex.hpp"
 #include "durable/namespace_registry.hpp"
 #include "registry_format.hpp"
 
@@ -54,7 +55,7 @@ caf::expected<std::string> random_id() {
   if (RAND_bytes(bytes, sizeof(bytes)) != 1)
     return make_error(errc::unavailable,
                       "the CSPRNG failed to make a namespace ID");
-  return detail::to_hex(bytes, sizeof(bytes));
+  return to_hex(bytes, sizeof(bytes));
 }
 
 std::string class_key(std::string_view name) {
