@@ -171,8 +171,10 @@ private:
 // -------------------------------------------------------------
 
 object_runtime::object_runtime(object_storage storage,
-                               std::shared_ptr<storage_engine> engine) noexcept
+                               std::shared_ptr<storage_engine> engine,
+                               queue_budget* budget) noexcept
     : state_(0),
+      budget_(budget),
       last_active_(clock::now().time_since_epoch().count()),
       storage_(std::move(storage)),
       engine_(std::move(engine)) {
@@ -185,10 +187,16 @@ object_runtime::~object_runtime() {
 
 object_runtime::admission object_runtime::admit(uint32_t max_queued) noexcept {
   auto prev = state_.fetch_add(1, std::memory_order_acq_rel);
-  if ((prev & closed_flag) == 0 && (prev & ~closed_flag) < max_queued)
-    return admission::admitted;
-  state_.fetch_sub(1, std::memory_order_acq_rel);
-  return (prev & closed_flag) != 0 ? admission::closed : admission::overloaded;
+  auto result = admission::admitted;
+  if ((prev & closed_flag) != 0)
+    result = admission::closed;
+  else if ((prev & count_mask) >= max_queued)
+    result = admission::overloaded;
+  else if (budget_ != nullptr && !budget_->take())
+    result = admission::node_overloaded;
+  if (result != admission::admitted)
+    state_.fetch_sub(1, std::memory_order_acq_rel);
+  return result;
 }
 
 bool object_runtime::idle_at(clock::time_point now,
@@ -259,29 +267,41 @@ void object_runtime::end_turn(caf::scheduled_actor* self, turn_reply* reply) {
 
 bool object_runtime::may_evict() noexcept {
   storage_.prune_committed();
-  return !storage_.has_pending() && !storage_.turn_dirty() &&
+  return promises_.load(std::memory_order_relaxed) == 0 &&
+         !storage_.has_pending() && !storage_.turn_dirty() &&
          !gate_.holding(storage_.durable_seq());
 }
 
 void object_runtime::leave() noexcept {
   // Saturating: a stray message that was never admitted must not wrap the
-  // counter into the closed flag.
+  // counter into the flags.
   auto cur = state_.load(std::memory_order_acquire);
-  while (
-      (cur & ~closed_flag) != 0 &&
-      !state_.compare_exchange_weak(cur, cur - 1, std::memory_order_acq_rel)) {
-    // retry
+  while ((cur & count_mask) != 0) {
+    if (state_.compare_exchange_weak(cur, cur - 1, std::memory_order_acq_rel)) {
+      if (budget_ != nullptr)
+        budget_->give();
+      return;
+    }
   }
 }
 
 void object_runtime::on_idle_check(caf::scheduled_actor* self,
                                    caf::timespan timeout) {
+  state_.fetch_and(~check_flag, std::memory_order_acq_rel);
   if (!idle_at(clock::now(), timeout) || !may_evict())
     return;
   uint32_t expected = 0;
   if (state_.compare_exchange_strong(expected, closed_flag,
                                      std::memory_order_acq_rel))
     self->quit();
+}
+
+void object_runtime::drain(caf::scheduled_actor* self, caf::error reason) {
+  if (broken_)
+    return;
+  close();
+  broken_ = std::move(reason);
+  quit_if_drained(self);
 }
 
 void object_runtime::alarm(const alarm_info&) {

@@ -2,9 +2,11 @@
 
 #include <vector>
 
+#include "durable/actor_thread.hpp"
 #include "durable/errc.hpp"
 #include "durable/fetch.hpp"
 #include "durable/object_id.hpp"
+#include "durable/object_runtime.hpp"
 
 namespace durable {
 
@@ -13,6 +15,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<object_id>("durable::object_id");
   cfg.add_message_type<fetch_request>("durable::fetch_request");
   cfg.add_message_type<fetch_response>("durable::fetch_response");
+  watch_actor_threads(cfg);
 }
 
 config::config() {
@@ -24,6 +27,13 @@ config::config() {
       .add<std::string>("script", "program name recorded for new namespaces")
       .add<caf::timespan>("idle-timeout", "evict objects idle this long")
       .add<size_t>("max-queued", "maximum queued requests per object")
+      .add<size_t>("max-queued-total",
+                   "maximum queued requests of all objects of this node")
+      .add<size_t>("max-live-objects",
+                   "maximum live objects on this node (LRU idle eviction "
+                   "beyond 15/16 of it)")
+      .add<caf::timespan>("shutdown-timeout",
+                          "how long shutdown waits for objects to finish")
       .add<size_t>("map-size", "initial LMDB map size in bytes")
       .add<size_t>("max-map-size", "LMDB maps grow up to this many bytes")
       .add<std::string>("location", "this node's location hint")
@@ -43,10 +53,25 @@ settings::from_config(const caf::actor_system_config& cfg) {
       caf::get_or(cfg, "durable.idle-timeout", result.idle_timeout);
   auto max_queued =
       caf::get_or(cfg, "durable.max-queued", size_t{result.max_queued});
-  if (max_queued == 0 || max_queued >= 0x80000000u)
+  if (max_queued == 0 || max_queued > object_runtime::count_mask)
     return make_error(errc::invalid_argument,
-                      "durable.max-queued must be between 1 and 2^31 - 1");
+                      "durable.max-queued must be between 1 and 2^30 - 1");
   result.max_queued = static_cast<uint32_t>(max_queued);
+  result.max_queued_total = caf::get_or(cfg, "durable.max-queued-total",
+                                        result.max_queued_total);
+  if (result.max_queued_total == 0)
+    return make_error(errc::invalid_argument,
+                      "durable.max-queued-total must be positive");
+  result.max_live_objects = caf::get_or(cfg, "durable.max-live-objects",
+                                        result.max_live_objects);
+  if (result.max_live_objects < 16)
+    return make_error(errc::invalid_argument,
+                      "durable.max-live-objects must be at least 16");
+  result.shutdown_timeout =
+      caf::get_or(cfg, "durable.shutdown-timeout", result.shutdown_timeout);
+  if (result.shutdown_timeout < caf::timespan{0})
+    return make_error(errc::invalid_argument,
+                      "durable.shutdown-timeout must not be negative");
   result.map_size = caf::get_or(cfg, "durable.map-size", result.map_size);
   result.max_map_size =
       caf::get_or(cfg, "durable.max-map-size", result.max_map_size);

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "durable/actor_thread.hpp"
 #include "durable/errc.hpp"
 #include "durable/secret.hpp"
 #include "durable/storage_engine.hpp"
@@ -62,6 +63,7 @@ struct deployment::state {
   deployment_secret secret;
   std::shared_ptr<storage_engine> engine;
   std::unique_ptr<namespace_registry> registry;
+  std::shared_ptr<node_limits> limits;
   std::mutex mtx;
   std::vector<std::shared_ptr<namespace_core>> namespaces;
   caf::actor alarms;
@@ -123,11 +125,14 @@ caf::expected<deployment> deployment::open(caf::actor_system& sys,
     return std::move(engine.error());
   std::shared_ptr<storage_engine> shared_engine = std::move(*engine);
   auto registry = std::make_unique<namespace_registry>(shared_engine);
+  auto limits = std::make_shared<node_limits>(cfg.max_queued_total,
+                                              cfg.max_live_objects);
   std::unique_ptr<state> ptr{new state{sys,
                                        std::move(cfg),
                                        std::move(*secret),
                                        std::move(shared_engine),
                                        std::move(registry),
+                                       std::move(limits),
                                        {},
                                        {},
                                        {}}};
@@ -174,9 +179,9 @@ deployment::bind_impl(std::string name, namespace_options opts,
   if (opts.max_queued == 0)
     opts.max_queued = state_->cfg.max_queued;
   id_factory ids{state_->secret, key};
-  auto core = std::make_shared<namespace_core>(state_->sys, key, std::move(ids),
-                                               state_->cfg.node, opts,
-                                               state_->engine, std::move(fn));
+  auto core = std::make_shared<namespace_core>(
+      state_->sys, key, std::move(ids), state_->cfg.node, opts, state_->engine,
+      state_->limits, std::move(fn));
   core->start();
   state_->namespaces.push_back(core);
   auto& reg = live_namespaces::instance();
@@ -215,6 +220,14 @@ void deployment::shutdown() {
   }
   for (auto& ns : namespaces)
     ns->shutdown();
+  // Objects answer what is queued for them and quit. Waiting for them on an
+  // actor thread could wait for the very thread they need.
+  if (!on_actor_thread()) {
+    auto deadline =
+        std::chrono::steady_clock::now() + state_->cfg.shutdown_timeout;
+    for (auto& ns : namespaces)
+      ns->wait_for_objects(deadline);
+  }
   // Whatever the objects submitted before they went away becomes durable.
   if (state_->engine)
     state_->engine->flush();

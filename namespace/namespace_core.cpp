@@ -1,6 +1,9 @@
 #include "durable/namespace_core.hpp"
 
+#include <algorithm>
 #include <mutex>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #ifdef __GLIBC__
@@ -21,6 +24,9 @@ namespace {
 
 using clock = object_runtime::clock;
 
+/// How often the sweeper checks the node's live objects against its limit.
+constexpr auto pressure_interval = std::chrono::milliseconds{100};
+
 void respond(const caf::strong_actor_ptr& sender, caf::message_id mid,
              caf::error err, caf::execution_unit* ctx) {
   if (sender && mid.is_request())
@@ -29,20 +35,41 @@ void respond(const caf::strong_actor_ptr& sender, caf::message_id mid,
                     ctx);
 }
 
+caf::error shut_down() {
+  return make_error(errc::unavailable, "the namespace is shut down");
+}
+
+/// The single authority that spawns: takes the messages of IDs without a
+/// live instance (and those queued behind them). Quits on `shutdown_atom`,
+/// after answering everything queued before it.
 caf::behavior namespace_actor(caf::event_based_actor* self,
                               std::shared_ptr<namespace_core> core) {
-  self->delayed_send(self, core->sweep_interval(), sweep_atom::value);
+  using slow_path = namespace_core::slow_path;
   return {
-      [self, core](route_atom, const object_id& id, uint8_t hint,
+      [self, core](route_atom, const object_id& id, uint8_t hint, uint8_t mode,
                    caf::message& msg) -> caf::result<caf::message> {
-        return core->deliver(self, id, static_cast<location_hint>(hint), msg);
+        return core->deliver(self, id, static_cast<location_hint>(hint),
+                             static_cast<slow_path>(mode), msg);
       },
-      [core](evicted_atom, const object_id& id, uintptr_t rt) {
-        core->forget(id, reinterpret_cast<const object_runtime*>(rt));
-      },
-      [self, core](sweep_atom) {
-        core->sweep(self);
-        self->delayed_send(self, core->sweep_interval(), sweep_atom::value);
+      [self](shutdown_atom) { self->quit(); },
+  };
+}
+
+/// Evicts idle objects: a separate actor, so that a sweep over many objects
+/// never delays the spawning of new ones.
+caf::behavior sweeper_actor(caf::event_based_actor* self,
+                            std::shared_ptr<namespace_core> core) {
+  auto tick = std::min(caf::timespan{pressure_interval}, core->sweep_interval());
+  auto next_sweep = std::make_shared<clock::time_point>(clock::now());
+  self->delayed_send(self, tick, sweep_atom::value);
+  return {
+      [self, core, tick, next_sweep](sweep_atom) {
+        core->relieve_pressure(self);
+        if (auto now = clock::now(); now >= *next_sweep) {
+          core->sweep(self);
+          *next_sweep = now + core->sweep_interval();
+        }
+        self->delayed_send(self, tick, sweep_atom::value);
       },
   };
 }
@@ -55,6 +82,7 @@ namespace_core::namespace_core(caf::actor_system& sys, std::string key,
                                id_factory ids, node_description node,
                                namespace_options opts,
                                std::shared_ptr<storage_engine> engine,
+                               std::shared_ptr<node_limits> limits,
                                spawn_function spawn)
     : sys_(sys),
       key_(std::move(key)),
@@ -62,6 +90,7 @@ namespace_core::namespace_core(caf::actor_system& sys, std::string key,
       node_(node),
       opts_(opts),
       engine_(std::move(engine)),
+      limits_(std::move(limits)),
       spawn_(std::move(spawn)) {
   // nop
 }
@@ -73,39 +102,39 @@ namespace_core::~namespace_core() {
 void namespace_core::start() {
   auto hdl = sys_.spawn(namespace_actor, shared_from_this());
   actor_ = caf::actor_cast<caf::strong_actor_ptr>(hdl);
+  sweeper_ = sys_.spawn(sweeper_actor, shared_from_this());
 }
 
 void namespace_core::shutdown() {
   if (closed_.exchange(true))
     return;
-  caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown);
+  // Slow-path senders check `closed_` and enqueue under their shard's lock:
+  // once every lock was taken after the flag was set, nothing else reaches
+  // the namespace actor's mailbox ahead of its shutdown message.
+  std::vector<caf::strong_actor_ptr> live;
   for (auto& sh : shards_) {
-    std::vector<live_object> doomed;
-    {
-      std::unique_lock<std::shared_mutex> guard{sh.mtx};
-      for (auto& kvp : sh.objects)
-        doomed.push_back(std::move(kvp.second.obj));
-      sh.objects.clear();
-    }
-    for (auto& obj : doomed)
-      if (obj.actor)
-        caf::anon_send_exit(obj.actor, caf::exit_reason::user_shutdown);
-  }
-}
-
-// -- properties
-// ----------------------------------------------------------------
-
-size_t namespace_core::live_objects() const {
-  size_t result = 0;
-  for (auto& sh : shards_) {
-    std::shared_lock<std::shared_mutex> guard{sh.mtx};
+    std::unique_lock<std::shared_mutex> guard{sh.mtx};
     for (auto& kvp : sh.objects)
       if (kvp.second.obj.actor)
-        ++result;
+        live.push_back(kvp.second.obj.actor);
   }
-  return result;
+  caf::anon_send(caf::actor_cast<caf::actor>(actor_), shutdown_atom::value);
+  caf::anon_send_exit(sweeper_, caf::exit_reason::user_shutdown);
+  for (auto& obj : live)
+    caf::anon_send_exit(obj, caf::exit_reason::user_shutdown);
 }
+
+bool namespace_core::wait_for_objects(
+    std::chrono::steady_clock::time_point deadline) const {
+  while (live_objects() > 0) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  }
+  return true;
+}
+
+// -- properties ---------------------------------------------------------------
 
 caf::timespan namespace_core::sweep_interval() const noexcept {
   // A quarter of the timeout evicts within 1.25 timeouts of the last message.
@@ -113,8 +142,7 @@ caf::timespan namespace_core::sweep_interval() const noexcept {
                   caf::timespan{std::chrono::milliseconds{1}});
 }
 
-// -- routing
-// -------------------------------------------------------------------
+// -- routing ------------------------------------------------------------------
 
 live_object namespace_core::find_direct(const object_id& id) {
   auto& sh = shard_for(id);
@@ -125,44 +153,90 @@ live_object namespace_core::find_direct(const object_id& id) {
   return i->second.obj;
 }
 
+object_runtime::admission
+namespace_core::admit(const caf::strong_actor_ptr& sender,
+                      const live_object& obj) noexcept {
+  if (sender == obj.actor)
+    return obj.runtime->closed() ? object_runtime::admission::closed
+                                 : object_runtime::admission::admitted;
+  return obj.runtime->admit(opts_.max_queued);
+}
+
+caf::error namespace_core::refusal(object_runtime::admission what) {
+  if (what == object_runtime::admission::node_overloaded)
+    return make_error(errc::overloaded,
+                      "Durable Object is overloaded. Too many requests "
+                      "queued on this node.");
+  return make_error(errc::overloaded);
+}
+
 void namespace_core::route(const object_id& id, location_hint hint,
                            caf::strong_actor_ptr sender, caf::message_id mid,
                            caf::message msg, caf::execution_unit* ctx) {
+  using admission = object_runtime::admission;
   if (closed_.load(std::memory_order_acquire)) {
-    respond(sender, mid,
-            make_error(errc::unavailable, "the namespace is shut down"), ctx);
+    respond(sender, mid, shut_down(), ctx);
     return;
   }
   if (auto obj = find_direct(id); obj.actor) {
-    // An object calling itself is never admitted (see object_runtime).
-    auto admitted = sender == obj.actor ? object_runtime::admission::admitted
-                                        : obj.runtime->admit(opts_.max_queued);
-    switch (admitted) {
-    case object_runtime::admission::admitted:
+    switch (auto what = admit(sender, obj)) {
+    case admission::admitted:
       obj.actor->enqueue(
           caf::make_mailbox_element(std::move(sender), mid, {}, std::move(msg)),
           ctx);
       return;
-    case object_runtime::admission::overloaded:
-      respond(sender, mid, make_error(errc::overloaded), ctx);
-      return;
-    case object_runtime::admission::closed:
+    case admission::closed:
       break; // Evicted meanwhile: the namespace actor respawns it.
+    default:
+      respond(sender, mid, refusal(what), ctx);
+      return;
     }
   }
+  // The slow path admits too, before anything is queued: against the live
+  // instance if there is one, else against the ID's waiting messages and
+  // the node's budget.
+  auto refused = admission::admitted;
   {
     auto& sh = shard_for(id);
     std::unique_lock<std::shared_mutex> guard{sh.mtx};
-    ++sh.objects[id.bytes()].via_ns;
+    if (closed_.load(std::memory_order_acquire)) {
+      guard.unlock();
+      respond(sender, mid, shut_down(), ctx);
+      return;
+    }
+    auto& e = sh.objects[id.bytes()];
+    auto mode = slow_path::waiting;
+    if (e.obj.actor) {
+      auto what = admit(sender, e.obj);
+      if (what == admission::admitted && sender != e.obj.actor)
+        mode = slow_path::counted;
+      else if (what != admission::admitted && what != admission::closed)
+        refused = what;
+    }
+    if (refused == admission::admitted && mode == slow_path::waiting) {
+      if (e.waiting >= opts_.max_queued)
+        refused = admission::overloaded;
+      else if (!limits_->queued.take())
+        refused = admission::node_overloaded;
+      else
+        ++e.waiting;
+    }
+    if (refused == admission::admitted) {
+      ++e.via_ns;
+      actor_->enqueue(caf::make_mailbox_element(
+                          std::move(sender), mid, {}, route_atom::value, id,
+                          static_cast<uint8_t>(hint),
+                          static_cast<uint8_t>(mode), std::move(msg)),
+                      ctx);
+      return;
+    }
+    if (!e.obj.actor && e.via_ns == 0)
+      sh.objects.erase(id.bytes());
   }
-  actor_->enqueue(
-      caf::make_mailbox_element(std::move(sender), mid, {}, route_atom::value,
-                                id, static_cast<uint8_t>(hint), std::move(msg)),
-      ctx);
+  respond(sender, mid, refusal(refused), ctx);
 }
 
-// -- namespace actor side
-// ------------------------------------------------------
+// -- namespace actor side -----------------------------------------------------
 
 void namespace_core::slow_path_done(const object_id& id, live_object* fresh) {
   auto& sh = shard_for(id);
@@ -178,50 +252,62 @@ void namespace_core::slow_path_done(const object_id& id, live_object* fresh) {
     sh.objects.erase(i);
 }
 
-caf::result<caf::message> namespace_core::deliver(caf::event_based_actor* self,
-                                                  const object_id& id,
-                                                  location_hint hint,
-                                                  caf::message& msg) {
+caf::result<caf::message>
+namespace_core::deliver(caf::event_based_actor* self, const object_id& id,
+                        location_hint hint, slow_path mode, caf::message& msg) {
   // Runs the delivery, then publishes a new object and lets direct senders
   // go again, in one step: what this message was queued behind has been
   // forwarded by then, and until then senders queue behind it.
   live_object fresh;
-  auto result = deliver_impl(self, id, hint, msg, fresh);
+  auto result = deliver_impl(self, id, hint, mode, msg, fresh);
   slow_path_done(id, &fresh);
   return result;
 }
 
 caf::result<caf::message>
 namespace_core::deliver_impl(caf::event_based_actor* self, const object_id& id,
-                             location_hint hint, caf::message& msg,
-                             live_object& fresh) {
-  if (closed_.load(std::memory_order_acquire))
-    return make_error(errc::unavailable, "the namespace is shut down");
+                             location_hint hint, slow_path mode,
+                             caf::message& msg, live_object& fresh) {
+  using admission = object_runtime::admission;
   live_object obj;
   {
     auto& sh = shard_for(id);
-    std::shared_lock<std::shared_mutex> guard{sh.mtx};
+    std::unique_lock<std::shared_mutex> guard{sh.mtx};
     auto i = sh.objects.find(id.bytes());
-    if (i != sh.objects.end())
+    if (i != sh.objects.end()) {
       obj = i->second.obj;
+      if (mode == slow_path::waiting && i->second.waiting > 0)
+        --i->second.waiting;
+    }
   }
+  // A counted message holds its instance open (it cannot close while the
+  // count is above 0): it goes there, even during shutdown, where the
+  // instance answers it.
+  if (mode == slow_path::counted && obj.actor)
+    return self->delegate(caf::actor_cast<caf::actor>(obj.actor),
+                          std::move(msg));
+  if (mode == slow_path::waiting)
+    limits_->queued.give();
+  if (closed_.load(std::memory_order_acquire))
+    return shut_down();
+  auto sender = self->current_sender();
   if (obj.actor) {
-    switch (obj.runtime->admit(opts_.max_queued)) {
-    case object_runtime::admission::admitted:
+    switch (auto what = admit(sender, obj)) {
+    case admission::admitted:
       return self->delegate(caf::actor_cast<caf::actor>(obj.actor),
                             std::move(msg));
-    case object_runtime::admission::overloaded:
-      return make_error(errc::overloaded);
-    case object_runtime::admission::closed:
+    case admission::closed:
       break;
+    default:
+      return refusal(what);
     }
   }
   auto spawned = spawn(id, hint);
   if (!spawned)
     return std::move(spawned.error());
-  // A fresh object has nothing queued: admission cannot fail.
-  spawned->runtime->admit(opts_.max_queued);
   fresh = std::move(*spawned);
+  if (auto what = admit(sender, fresh); what != admission::admitted)
+    return refusal(what);
   return self->delegate(caf::actor_cast<caf::actor>(fresh.actor),
                         std::move(msg));
 }
@@ -235,6 +321,11 @@ caf::expected<live_object> namespace_core::spawn(const object_id& id,
     what += "\": this node may not hold it";
     return make_error(errc::no_placement, std::move(what));
   }
+  if (limits_->live_objects.load(std::memory_order_relaxed) >=
+      limits_->max_live_objects)
+    return make_error(errc::overloaded,
+                      "Durable Object is overloaded. Too many live objects "
+                      "on this node.");
   // Assigned once per jurisdiction (a commit the first time ever); only the
   // namespace actor spawns, so the cache needs no lock.
   auto& ns_number = ns_numbers_[static_cast<uint8_t>(j) % ns_numbers_.size()];
@@ -250,40 +341,48 @@ caf::expected<live_object> namespace_core::spawn(const object_id& id,
   caf::expected<live_object> obj = caf::error{};
   try {
     obj = spawn_(sys_, object_context{id, shared_from_this(), hint, engine_,
-                                      std::move(*storage)});
+                                      std::move(*storage), &limits_->queued});
   } catch (const std::exception& e) {
     return make_error(errc::object_reset,
                       std::string{"Durable Object constructor failed: "} +
                           e.what());
   }
+  if (obj) {
+    live_.fetch_add(1, std::memory_order_acq_rel);
+    limits_->live_objects.fetch_add(1, std::memory_order_relaxed);
+  }
   return obj;
 }
 
-void namespace_core::evicted(const object_id& id, const object_runtime* rt) {
-  if (!closed_.load(std::memory_order_acquire))
-    caf::anon_send(caf::actor_cast<caf::actor>(actor_), evicted_atom::value, id,
-                   reinterpret_cast<uintptr_t>(rt));
+void namespace_core::forget(const object_id& id, caf::actor_id instance) {
+  caf::strong_actor_ptr gone;
+  {
+    auto& sh = shard_for(id);
+    std::unique_lock<std::shared_mutex> guard{sh.mtx};
+    auto i = sh.objects.find(id.bytes());
+    if (i != sh.objects.end() && i->second.obj.actor &&
+        i->second.obj.actor->id() == instance) {
+      gone = std::move(i->second.obj.actor);
+      if (i->second.via_ns == 0)
+        sh.objects.erase(i);
+      else
+        i->second.obj = live_object{};
+    }
+  }
+  evicted_since_trim_.fetch_add(1, std::memory_order_relaxed);
+  limits_->live_objects.fetch_sub(1, std::memory_order_relaxed);
+  live_.fetch_sub(1, std::memory_order_acq_rel);
 }
 
-void namespace_core::forget(const object_id& id, const object_runtime* rt) {
-  auto& sh = shard_for(id);
-  std::unique_lock<std::shared_mutex> guard{sh.mtx};
-  auto i = sh.objects.find(id.bytes());
-  if (i == sh.objects.end() || i->second.obj.runtime != rt)
-    return;
-  if (i->second.via_ns == 0)
-    sh.objects.erase(i);
-  else
-    i->second.obj = live_object{};
-  ++evicted_since_trim_;
-}
+// -- sweeper side -------------------------------------------------------------
 
 void namespace_core::sweep(caf::event_based_actor* self) {
   // After a wave of evictions, hand the freed memory back to the system:
   // glibc keeps it in its arenas otherwise, and the RSS of a process that
   // once held many objects would stay at its peak.
-  if (evicted_since_trim_ >= trim_after_evictions) {
-    evicted_since_trim_ = 0;
+  if (evicted_since_trim_.load(std::memory_order_relaxed) >=
+      trim_after_evictions) {
+    evicted_since_trim_.store(0, std::memory_order_relaxed);
 #ifdef __GLIBC__
     malloc_trim(0);
 #endif
@@ -293,12 +392,41 @@ void namespace_core::sweep(caf::event_based_actor* self) {
     std::shared_lock<std::shared_mutex> guard{sh.mtx};
     for (auto& kvp : sh.objects) {
       auto& obj = kvp.second.obj;
-      if (obj.actor && obj.runtime->queued() == 0 && !obj.runtime->closed() &&
-          obj.runtime->idle_at(now, opts_.idle_timeout))
+      // One check per object at a time: an idle object that cannot go yet
+      // (work pending) is asked again by a later sweep, not by every one.
+      if (obj.actor && obj.runtime->queued() == 0 &&
+          obj.runtime->idle_at(now, opts_.idle_timeout) &&
+          obj.runtime->begin_idle_check())
         self->send(caf::actor_cast<caf::actor>(obj.actor),
                    idle_check_atom::value, opts_.idle_timeout);
     }
   }
+}
+
+void namespace_core::relieve_pressure(caf::event_based_actor* self) {
+  auto node_live = limits_->live_objects.load(std::memory_order_relaxed);
+  auto mine = live_objects();
+  if (node_live < limits_->high_water() || mine == 0)
+    return;
+  // This namespace's share of the excess, oldest first.
+  auto excess = node_live - limits_->low_water();
+  auto quota = std::max<size_t>(1, excess * mine / node_live);
+  std::vector<std::pair<clock::time_point, live_object>> idle;
+  for (auto& sh : shards_) {
+    std::shared_lock<std::shared_mutex> guard{sh.mtx};
+    for (auto& kvp : sh.objects) {
+      auto& obj = kvp.second.obj;
+      if (obj.actor && obj.runtime->queued() == 0 && !obj.runtime->closed())
+        idle.emplace_back(obj.runtime->last_active(), obj);
+    }
+  }
+  quota = std::min(quota, idle.size());
+  auto older = [](auto& x, auto& y) { return x.first < y.first; };
+  std::nth_element(idle.begin(), idle.begin() + quota, idle.end(), older);
+  for (size_t i = 0; i < quota; ++i)
+    if (idle[i].second.runtime->begin_idle_check())
+      self->send(caf::actor_cast<caf::actor>(idle[i].second.actor),
+                 idle_check_atom::value, caf::timespan{0});
 }
 
 } // namespace durable

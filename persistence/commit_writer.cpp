@@ -232,9 +232,12 @@ struct commit_writer::impl {
 // -- constructors, destructors, and assignment operators ----------------------
 
 commit_writer::commit_writer(std::shared_ptr<detail::environment> env)
-    : impl_(std::make_unique<impl>()) {
+    : impl_(std::make_shared<impl>()) {
   impl_->env = std::move(env);
-  impl_->thread = std::thread{[this] { impl_->run(); }};
+  // The thread shares the state: when the writer is destroyed from its own
+  // thread (a completion dropped the last reference to its owner), the
+  // thread is detached and finishes with the state it still holds.
+  impl_->thread = std::thread{[state = impl_] { state->run(); }};
   impl_->thread_id = impl_->thread.get_id();
 }
 
@@ -305,10 +308,13 @@ void commit_writer::stop() {
     impl_->stopping = true;
   }
   impl_->cv.notify_one();
+  if (!impl_->thread.joinable())
+    return;
   // From a completion (the writer thread itself) the thread cannot be
-  // joined; it drains the queue and ends on its own.
-  if (impl_->thread.joinable() &&
-      std::this_thread::get_id() != impl_->thread_id)
+  // joined: it drains the queue and ends on its own, owning the state.
+  if (std::this_thread::get_id() == impl_->thread_id)
+    impl_->thread.detach();
+  else
     impl_->thread.join();
 }
 

@@ -211,7 +211,7 @@ BOOST_AUTO_TEST_CASE(settings_come_from_caf_options) {
   auto z = durable::settings::from_config(zero);
   BOOST_REQUIRE(!z);
   BOOST_CHECK_EQUAL(durable::message_of(z.error()),
-                    "durable.max-queued must be between 1 and 2^31 - 1");
+                    "durable.max-queued must be between 1 and 2^30 - 1");
 }
 
 BOOST_AUTO_TEST_CASE(config_parses_command_line_options) {

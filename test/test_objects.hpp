@@ -141,8 +141,9 @@ public:
 
   behavior_type make_behavior() override {
     return {
-        [this](call_atom, const counter_stub& target) {
-          auto rp = make_response_promise<int64_t>();
+        [this](call_atom, const counter_stub& target)
+            -> caf::typed_response_promise<int64_t> {
+          auto rp = make_gated_promise<int64_t>();
           target.request(this, std::chrono::seconds{10}, inc_atom::value)
               .then([rp](int64_t x) mutable { rp.deliver(x * 1000); },
                     [rp](caf::error& err) mutable {

@@ -10,10 +10,10 @@ using idle_check_atom = caf::atom_constant<caf::atom("dur_idle")>;
 /// Carries a message for an object through its namespace actor.
 using route_atom = caf::atom_constant<caf::atom("dur_route")>;
 
-/// Tells a namespace actor that one of its objects has terminated.
-using evicted_atom = caf::atom_constant<caf::atom("dur_evict")>;
+/// Tells a namespace actor to quit once it answered what is queued.
+using shutdown_atom = caf::atom_constant<caf::atom("dur_stop")>;
 
-/// Triggers a namespace actor's periodic idle sweep.
+/// Triggers a namespace sweeper's periodic idle sweep.
 using sweep_atom = caf::atom_constant<caf::atom("dur_sweep")>;
 
 /// Tells an object that one of its commits completed (with an error or not).

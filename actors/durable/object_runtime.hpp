@@ -15,6 +15,7 @@
 #include "durable/alarm_info.hpp"
 #include "durable/object_storage.hpp"
 #include "durable/output_gate.hpp"
+#include "durable/queue_budget.hpp"
 
 namespace durable {
 
@@ -24,16 +25,21 @@ class storage_engine;
 /// the object's interface: admission of routed requests, idle tracking, the
 /// turn (storage writes sealed and committed together) and the output gate.
 ///
-/// Admission protocol: every sender bumps `state_` before enqueueing to the
-/// object and the object drops it after handling the message. The object
-/// closes itself only by moving `state_` from exactly 0 to `closed_flag`, so a
-/// message is either counted before the close (and the close fails) or sees
-/// the flag and takes the slow path through the namespace actor.
+/// Admission protocol: every sender bumps `state_` (and takes a slot of the
+/// node's `queue_budget`) before enqueueing to the object, and the object
+/// drops both after handling the message. Messages an object sends itself are
+/// never counted. The object closes itself only by moving its count from
+/// exactly 0 to `closed_flag`, so a message is either counted before the
+/// close (and the close fails) or sees the flag and takes the slow path
+/// through the namespace actor.
 class object_runtime {
 public:
   // -- member types -----------------------------------------------------------
 
-  enum class admission { admitted, closed, overloaded };
+  /// The outcome of `admit`: counted, refused because the instance is going
+  /// away, refused because the object has `max_queued` requests queued, or
+  /// refused because the node's queue budget is used up.
+  enum class admission { admitted, closed, overloaded, node_overloaded };
 
   /// What a handler answered: nothing (it answers later, or not at all), a
   /// message, or an error.
@@ -50,10 +56,17 @@ public:
 
   static constexpr uint32_t closed_flag = 0x80000000u;
 
+  /// Set while an idle check is on its way, so that sweeps ask once.
+  static constexpr uint32_t check_flag = 0x40000000u;
+
+  /// The bits of `state_` that count admitted requests.
+  static constexpr uint32_t count_mask = check_flag - 1;
+
   // -- constructors, destructors, and assignment operators --------------------
 
-  object_runtime(object_storage storage,
-                 std::shared_ptr<storage_engine> engine) noexcept;
+  /// `budget` (may be null) must outlive the object.
+  object_runtime(object_storage storage, std::shared_ptr<storage_engine> engine,
+                 queue_budget* budget = nullptr) noexcept;
 
   object_runtime(const object_runtime&) = delete;
   object_runtime& operator=(const object_runtime&) = delete;
@@ -77,8 +90,25 @@ public:
 
   /// Requests admitted but not handled yet.
   uint32_t queued() const noexcept {
-    return state_.load(std::memory_order_acquire) & ~closed_flag;
+    return state_.load(std::memory_order_acquire) & count_mask;
   }
+
+  /// Marks an idle check as sent; false if one is on its way already or the
+  /// object is closed (then there is nothing to send).
+  bool begin_idle_check() noexcept {
+    auto prev = state_.fetch_or(check_flag, std::memory_order_acq_rel);
+    return (prev & (check_flag | closed_flag)) == 0;
+  }
+
+  /// The time of the last handled message.
+  clock::time_point last_active() const noexcept {
+    return clock::time_point{
+        clock::duration{last_active_.load(std::memory_order_relaxed)}};
+  }
+
+  /// Gives back the admission of a message that will not reach the object
+  /// (any thread).
+  void release() noexcept { leave(); }
 
   /// Returns whether the object handled nothing since `now - timeout`.
   bool idle_at(clock::time_point now, caf::timespan timeout) const noexcept;
@@ -107,6 +137,21 @@ public:
   /// including writes that allowed unconfirmed output.
   void sync() noexcept { sync_requested_ = true; }
 
+  /// Counts a promise that still owes an answer: the object is not idle
+  /// while one is open (see `durable::promise`).
+  void promise_opened() noexcept {
+    promises_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  /// A promise counted by `promise_opened` was answered or dropped.
+  void promise_settled() noexcept {
+    promises_.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  /// Stops taking work: requests queued for this instance are answered
+  /// with `reason`, then it quits. For shutdown.
+  void drain(caf::scheduled_actor* self, caf::error reason);
+
   /// Runs when the object's alarm is due. The alarm is deleted before this
   /// runs (set a new one here to repeat); if this throws, the deletion and
   /// all other writes of the turn are undone and the alarm is retried with
@@ -129,7 +174,9 @@ protected:
   static caf::result<caf::message> reject_unexpected(caf::scheduled_actor*,
                                                      caf::message_view&);
 
-  /// Whether the object may be evicted now: nothing in flight or held.
+  /// Whether the object may be evicted now: nothing in flight, held or
+  /// promised. Subclasses add what only they can see (queued messages,
+  /// awaited responses).
   virtual bool may_evict() noexcept;
 
 private:
@@ -157,6 +204,8 @@ private:
 
   // Small members first: they share one word after the vtable pointer.
   std::atomic<uint32_t> state_;
+  std::atomic<uint32_t> promises_{0};
+  queue_budget* budget_;
   bool sync_requested_ = false;
   std::atomic<clock::rep> last_active_;
   object_storage storage_;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <utility>
 
 #include <caf/actor_control_block.hpp>
@@ -7,7 +8,9 @@
 #include <caf/make_message.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "durable/errc.hpp"
 #include "durable/object_runtime.hpp"
+#include "durable/output_gate.hpp"
 
 namespace durable {
 
@@ -37,7 +40,7 @@ public:
 
   promise(object_runtime* rt, caf::strong_actor_ptr self,
           caf::typed_response_promise<Ts...> rp)
-      : rt_(rt), self_(std::move(self)), rp_(std::move(rp)) {
+      : state_(std::make_shared<state>(rt, std::move(self), std::move(rp))) {
     // nop
   }
 
@@ -53,24 +56,54 @@ public:
   void deliver(caf::error err) { send(caf::make_message(std::move(err))); }
 
   /// Whether the promise still has a request to answer.
-  bool pending() const { return rp_.pending(); }
+  bool pending() const { return state_ && state_->rp.pending(); }
 
   /// What the handler that made the promise returns: "answered later".
-  operator caf::typed_response_promise<Ts...>() const { return rp_; }
-
-private:
-  void send(caf::message msg) {
-    if (rt_ == nullptr)
-      return;
-    rt_->reply_gated(self_, rp_, std::move(msg));
-    // Answered: a second deliver sends nothing (copies share nothing).
-    rt_ = nullptr;
-    rp_ = caf::typed_response_promise<Ts...>{};
+  operator caf::typed_response_promise<Ts...>() const {
+    return state_ ? state_->rp : caf::typed_response_promise<Ts...>{};
   }
 
-  object_runtime* rt_ = nullptr;
-  caf::strong_actor_ptr self_;
-  caf::typed_response_promise<Ts...> rp_;
+private:
+  /// Shared by all copies: the first `deliver` answers, later ones send
+  /// nothing. While unanswered, the object counts it as work in progress
+  /// (it is not evicted as idle); dropped unanswered, it answers with an
+  /// error so that the caller does not wait for its timeout.
+  struct state {
+    state(object_runtime* r, caf::strong_actor_ptr s,
+          caf::typed_response_promise<Ts...> p)
+        : rt(r), self(std::move(s)), rp(std::move(p)) {
+      if (rt != nullptr && rp.pending())
+        rt->promise_opened();
+      else
+        rt = nullptr;
+    }
+
+    ~state() {
+      if (rt == nullptr)
+        return;
+      caf::response_promise untyped = rp;
+      held_output::respond(
+          self, untyped,
+          caf::make_message(make_error(
+              errc::unavailable,
+              "the Durable Object dropped a promise without answering")));
+      rt->promise_settled();
+    }
+
+    object_runtime* rt;
+    caf::strong_actor_ptr self;
+    caf::typed_response_promise<Ts...> rp;
+  };
+
+  void send(caf::message msg) {
+    if (!state_ || state_->rt == nullptr)
+      return;
+    auto* rt = std::exchange(state_->rt, nullptr);
+    rt->reply_gated(state_->self, std::move(state_->rp), std::move(msg));
+    rt->promise_settled();
+  }
+
+  std::shared_ptr<state> state_;
 };
 
 } // namespace durable

@@ -29,6 +29,9 @@ void add_message_types(caf::actor_system_config& cfg);
 /// | secret        | (none)                | the secret as 64 hex digits          |
 /// | idle-timeout  | `70s`                 | evict objects idle this long         |
 /// | max-queued    | `10000`               | queued requests per object           |
+/// | max-queued-total | `1000000`          | queued requests of the whole node    |
+/// | max-live-objects | `1000000`          | live objects of the whole node       |
+/// | shutdown-timeout | `10s`              | how long shutdown waits for objects  |
 /// | location      | (none)                | this node's location hint            |
 /// | jurisdictions | all                   | jurisdictions this node holds        |
 /// | script        | (none)                | program recorded for new namespaces  |
@@ -47,6 +50,16 @@ struct settings {
   std::string script;
   caf::timespan idle_timeout = std::chrono::seconds{70};
   uint32_t max_queued = 10000;
+  /// Requests queued (admitted, not yet handled) by all objects together;
+  /// beyond it callers get `errc::overloaded`. Bounds memory under load.
+  size_t max_queued_total = 1000000;
+  /// Live objects of all namespaces together; above 15/16 of it the least
+  /// recently used idle objects are evicted, at the limit new objects are
+  /// refused with `errc::overloaded`.
+  size_t max_live_objects = 1000000;
+  /// How long `deployment::shutdown` waits for objects to answer their
+  /// queues and terminate.
+  caf::timespan shutdown_timeout = std::chrono::seconds{10};
   size_t map_size = size_t{64} << 20;     ///< Initial LMDB map size.
   size_t max_map_size = size_t{64} << 30; ///< The map grows up to this.
   node_description node;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <atomic>
 #include <cstring>
 #include <functional>
@@ -9,6 +10,7 @@
 #include <string>
 #include <unordered_map>
 
+#include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
@@ -22,6 +24,7 @@
 #include "durable/object_id.hpp"
 #include "durable/object_runtime.hpp"
 #include "durable/object_storage.hpp"
+#include "durable/queue_budget.hpp"
 #include "durable/storage_engine.hpp"
 
 namespace durable {
@@ -54,6 +57,31 @@ struct object_context {
   location_hint hint = location_hint::none;
   std::shared_ptr<storage_engine> engine;
   object_storage storage;
+  queue_budget* budget = nullptr;
+};
+
+/// The limits one node puts on all its namespaces together: requests queued
+/// (admitted, not handled) and live objects. Shared by the namespaces of a
+/// deployment.
+struct node_limits {
+  node_limits(uint64_t max_queued_total, uint64_t max_live)
+      : queued(max_queued_total), max_live_objects(max_live) {
+    // nop
+  }
+
+  queue_budget queued;
+  std::atomic<uint64_t> live_objects{0};
+  const uint64_t max_live_objects;
+
+  /// Above this many live objects, sweeps evict the least recently used
+  /// idle objects down to `low_water`.
+  uint64_t high_water() const noexcept {
+    return max_live_objects - max_live_objects / 16;
+  }
+
+  uint64_t low_water() const noexcept {
+    return max_live_objects - max_live_objects / 8;
+  }
 };
 
 /// A live object as the namespace sees it.
@@ -78,16 +106,24 @@ public:
 
   namespace_core(caf::actor_system& sys, std::string key, id_factory ids,
                  node_description node, namespace_options opts,
-                 std::shared_ptr<storage_engine> engine, spawn_function spawn);
+                 std::shared_ptr<storage_engine> engine,
+                 std::shared_ptr<node_limits> limits, spawn_function spawn);
 
   ~namespace_core();
 
-  /// Spawns the namespace actor; call once after construction.
+  /// Spawns the namespace actor and its sweeper; call once after
+  /// construction.
   void start();
 
-  /// Terminates the namespace actor and every live object; later requests
-  /// fail with `errc::unavailable`.
+  /// Stops taking requests (later ones fail with `errc::unavailable`), lets
+  /// the namespace actor answer what waits in its mailbox and asks every
+  /// live object to answer its queue with "shutting down" and quit.
+  /// Returns at once; `wait_for_objects` waits for them.
   void shutdown();
+
+  /// Waits until every object of this namespace has terminated, or until
+  /// `deadline`; returns whether they all did.
+  bool wait_for_objects(std::chrono::steady_clock::time_point deadline) const;
 
   // -- properties -------------------------------------------------------------
 
@@ -100,7 +136,9 @@ public:
   const namespace_options& options() const noexcept { return opts_; }
 
   /// Number of objects currently live on this node.
-  size_t live_objects() const;
+  size_t live_objects() const noexcept {
+    return live_.load(std::memory_order_acquire);
+  }
 
   // -- routing (any thread) ---------------------------------------------------
 
@@ -112,32 +150,46 @@ public:
 
   // -- namespace actor side ---------------------------------------------------
 
+  /// How a message that took the slow path was admitted: counted by the
+  /// live instance already (`counted`), or holding a slot of the node's
+  /// budget while it waits for an instance (`waiting`).
+  enum class slow_path : uint8_t { waiting, counted };
+
   /// Delivers a message that took the slow path, spawning the object if
   /// needed. Runs in the namespace actor.
   caf::result<caf::message> deliver(caf::event_based_actor* self,
                                     const object_id& id, location_hint hint,
-                                    caf::message& msg);
+                                    slow_path mode, caf::message& msg);
 
-  /// Drops the map entry of `id` if it still belongs to `rt`.
-  void forget(const object_id& id, const object_runtime* rt);
+  /// Drops the map entry of `id` if it still holds the instance with actor
+  /// ID `instance` (never reused, unlike addresses), and counts the instance
+  /// gone. Called once per instance, by its cleanup (any thread).
+  void forget(const object_id& id, caf::actor_id instance);
 
-  /// Tells the namespace actor that instance `rt` of `id` terminated (called
-  /// by the object's cleanup, any thread).
-  void evicted(const object_id& id, const object_runtime* rt);
+  // -- sweeper side -----------------------------------------------------------
 
-  /// Asks every object idle for longer than the timeout to evict itself.
+  /// Asks every object idle for longer than the timeout, and not asked
+  /// already, to evict itself.
   void sweep(caf::event_based_actor* self);
 
-  /// How often the namespace actor sweeps.
+  /// Above the node's high-water mark of live objects, asks this
+  /// namespace's least recently used idle objects to evict themselves (its
+  /// share of what must go). Costs nothing below the mark.
+  void relieve_pressure(caf::event_based_actor* self);
+
+  /// How often the sweeper sweeps.
   caf::timespan sweep_interval() const noexcept;
 
 private:
-  /// A map entry: the live object (if any) and how many messages for it wait
-  /// in the namespace actor's mailbox. While any wait, senders queue behind
-  /// them, which keeps each sender's messages in order across the slow path.
+  /// A map entry: the live object (if any), how many messages for it wait
+  /// in the namespace actor's mailbox and, of those, how many wait for an
+  /// instance to admit them (bounded by `max_queued`). While any wait,
+  /// senders queue behind them, which keeps each sender's messages in order
+  /// across the slow path.
   struct entry {
     live_object obj;
     uint32_t via_ns = 0;
+    uint32_t waiting = 0;
   };
 
   /// Keys the map on the 32 ID bytes alone (an object_id also carries its
@@ -175,8 +227,17 @@ private:
 
   caf::result<caf::message> deliver_impl(caf::event_based_actor* self,
                                          const object_id& id,
-                                         location_hint hint, caf::message& msg,
+                                         location_hint hint, slow_path mode,
+                                         caf::message& msg,
                                          live_object& fresh);
+
+  /// Admits a message from `sender` to `obj`; an object's messages to itself
+  /// are not counted (it cannot be full for itself).
+  object_runtime::admission admit(const caf::strong_actor_ptr& sender,
+                                  const live_object& obj) noexcept;
+
+  /// The error for a refused admission.
+  static caf::error refusal(object_runtime::admission what);
 
   caf::expected<live_object> spawn(const object_id& id, location_hint hint);
 
@@ -186,13 +247,17 @@ private:
   node_description node_;
   namespace_options opts_;
   std::shared_ptr<storage_engine> engine_;
+  std::shared_ptr<node_limits> limits_;
   spawn_function spawn_;
   caf::strong_actor_ptr actor_;
+  caf::actor sweeper_;
   std::atomic<bool> closed_{false};
+  /// Instances spawned and not yet terminated.
+  std::atomic<size_t> live_{0};
   /// Namespace numbers per jurisdiction (0: not known yet).
   std::array<uint32_t, 8> ns_numbers_{};
-  /// Objects forgotten since memory was last trimmed (namespace actor only).
-  size_t evicted_since_trim_ = 0;
+  /// Objects forgotten since memory was last trimmed.
+  std::atomic<size_t> evicted_since_trim_{0};
   std::array<shard, shard_count> shards_;
 };
 

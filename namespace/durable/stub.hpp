@@ -19,6 +19,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "durable/actor_thread.hpp"
 #include "durable/errc.hpp"
 #include "durable/fetch.hpp"
 #include "durable/namespace_core.hpp"
@@ -178,22 +179,39 @@ public:
                   caf::make_message(std::forward<Ts>(xs)...), nullptr);
   }
 
-  /// Sends `xs...` without a sender and without expecting a reply.
+  /// Sends `xs...` without a sender and without expecting a reply. Inside a
+  /// durable object's handler the message passes that object's output gate.
   template <class... Ts>
   void anon_send(Ts&&... xs) const {
     static_assert(sizeof(output_t<Ts...>) > 0, "unreachable");
+    auto msg = caf::make_message(std::forward<Ts>(xs)...);
+    if (auto* rt = current_object()) {
+      rt->send_gated(
+          [ns = ns_, id = id_, hint = hint_, msg = std::move(msg)]() mutable {
+            detail::route(ns, id, hint, nullptr, caf::make_message_id(),
+                          std::move(msg), nullptr);
+          });
+      return;
+    }
     detail::route(ns_, id_, hint_, nullptr, caf::make_message_id(),
-                  caf::make_message(std::forward<Ts>(xs)...), nullptr);
+                  std::move(msg), nullptr);
   }
 
   /// Blocks the calling thread until the object replies. For non-actor code
-  /// only: inside an actor, use `request`.
+  /// only: on an actor's thread it fails at once with
+  /// `errc::invalid_argument` (blocking there stalls CAF's scheduler and, with
+  /// one worker, deadlocks it); inside an actor, use `request`.
   template <class... Ts>
   typename detail::call_result<output_t<Ts...>>::type
   call(const caf::duration& timeout, Ts&&... xs) const {
     using result_type = typename detail::call_result<output_t<Ts...>>::type;
     if (!ns_)
       return make_error(errc::unavailable, "empty stub");
+    if (on_actor_thread())
+      return make_error(errc::invalid_argument,
+                        "stub::call blocks its thread and cannot run on an "
+                        "actor's thread (it would stall the scheduler): use "
+                        "request(self, ...) inside actors");
     caf::scoped_actor self{ns_->system()};
     result_type result{caf::error{}};
     auto handle = request(self.ptr(), timeout, std::forward<Ts>(xs)...);
@@ -240,6 +258,11 @@ public:
     auto load = caf::meta::load_callback([&]() -> caf::error {
       x.ns_ = detail::find_namespace(key);
       x.hint_ = static_cast<location_hint>(hint);
+      // A stub from the wire is only as good as its ID's MAC.
+      if (x.ns_ && !x.ns_->ids().verify(x.id_)) {
+        x.ns_ = nullptr;
+        return make_error(errc::wrong_namespace);
+      }
       return caf::none;
     });
     return f(caf::meta::type_name("durable::stub"), x.id_, key, hint, load);

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace durable {
+
+/// How many requests the objects of one node may hold admitted but not yet
+/// handled, together. Every admission takes a slot before the message is
+/// queued anywhere and the object gives it back once the message is handled,
+/// so memory stays bounded however fast senders go (open-loop load). Shared
+/// by the namespaces of one deployment; thread-safe.
+class queue_budget {
+public:
+  explicit queue_budget(uint64_t limit) noexcept : limit_(limit) {
+    // nop
+  }
+
+  /// Takes a slot; fails when all are taken.
+  bool take() noexcept {
+    if (used_.fetch_add(1, std::memory_order_relaxed) < limit_)
+      return true;
+    used_.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+
+  /// Gives back a slot taken by `take`.
+  void give() noexcept { used_.fetch_sub(1, std::memory_order_relaxed); }
+
+  /// Slots taken now.
+  uint64_t used() const noexcept {
+    return used_.load(std::memory_order_relaxed);
+  }
+
+  uint64_t limit() const noexcept { return limit_; }
+
+private:
+  std::atomic<uint64_t> used_{0};
+  const uint64_t limit_;
+};
+
+} // namespace durable
