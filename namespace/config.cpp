@@ -57,13 +57,13 @@ settings::from_config(const caf::actor_system_config& cfg) {
     return make_error(errc::invalid_argument,
                       "durable.max-queued must be between 1 and 2^30 - 1");
   result.max_queued = static_cast<uint32_t>(max_queued);
-  result.max_queued_total = caf::get_or(cfg, "durable.max-queued-total",
-                                        result.max_queued_total);
+  result.max_queued_total =
+      caf::get_or(cfg, "durable.max-queued-total", result.max_queued_total);
   if (result.max_queued_total == 0)
     return make_error(errc::invalid_argument,
                       "durable.max-queued-total must be positive");
-  result.max_live_objects = caf::get_or(cfg, "durable.max-live-objects",
-                                        result.max_live_objects);
+  result.max_live_objects =
+      caf::get_or(cfg, "durable.max-live-objects", result.max_live_objects);
   if (result.max_live_objects < 16)
     return make_error(errc::invalid_argument,
                       "durable.max-live-objects must be at least 16");

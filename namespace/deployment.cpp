@@ -125,8 +125,8 @@ caf::expected<deployment> deployment::open(caf::actor_system& sys,
     return std::move(engine.error());
   std::shared_ptr<storage_engine> shared_engine = std::move(*engine);
   auto registry = std::make_unique<namespace_registry>(shared_engine);
-  auto limits = std::make_shared<node_limits>(cfg.max_queued_total,
-                                              cfg.max_live_objects);
+  auto limits =
+      std::make_shared<node_limits>(cfg.max_queued_total, cfg.max_live_objects);
   std::unique_ptr<state> ptr{new state{sys,
                                        std::move(cfg),
                                        std::move(*secret),
@@ -249,6 +249,16 @@ const namespace_registry& deployment::registry() const noexcept {
 
 storage_engine& deployment::engine() const noexcept {
   return *state_->engine;
+}
+
+deployment::load deployment::node_load() const noexcept {
+  load result;
+  if (state_) {
+    result.queued = state_->limits->queued.used();
+    result.live_objects =
+        state_->limits->live_objects.load(std::memory_order_relaxed);
+  }
+  return result;
 }
 
 } // namespace durable

@@ -59,7 +59,8 @@ caf::behavior namespace_actor(caf::event_based_actor* self,
 /// never delays the spawning of new ones.
 caf::behavior sweeper_actor(caf::event_based_actor* self,
                             std::shared_ptr<namespace_core> core) {
-  auto tick = std::min(caf::timespan{pressure_interval}, core->sweep_interval());
+  auto tick =
+      std::min(caf::timespan{pressure_interval}, core->sweep_interval());
   auto next_sweep = std::make_shared<clock::time_point>(clock::now());
   self->delayed_send(self, tick, sweep_atom::value);
   return {
@@ -71,6 +72,7 @@ caf::behavior sweeper_actor(caf::event_based_actor* self,
         }
         self->delayed_send(self, tick, sweep_atom::value);
       },
+      [self, core](sweep_atom, bool) { core->relieve_pressure(self); },
   };
 }
 
@@ -322,10 +324,14 @@ caf::expected<live_object> namespace_core::spawn(const object_id& id,
     return make_error(errc::no_placement, std::move(what));
   }
   if (limits_->live_objects.load(std::memory_order_relaxed) >=
-      limits_->max_live_objects)
+      limits_->max_live_objects) {
+    // Make room at once rather than at the sweeper's next tick.
+    if (!pressure_asked_.exchange(true, std::memory_order_acq_rel))
+      caf::anon_send(sweeper_, sweep_atom::value, true);
     return make_error(errc::overloaded,
                       "Durable Object is overloaded. Too many live objects "
                       "on this node.");
+  }
   // Assigned once per jurisdiction (a commit the first time ever); only the
   // namespace actor spawns, so the cache needs no lock.
   auto& ns_number = ns_numbers_[static_cast<uint8_t>(j) % ns_numbers_.size()];
@@ -404,6 +410,7 @@ void namespace_core::sweep(caf::event_based_actor* self) {
 }
 
 void namespace_core::relieve_pressure(caf::event_based_actor* self) {
+  pressure_asked_.store(false, std::memory_order_release);
   auto node_live = limits_->live_objects.load(std::memory_order_relaxed);
   auto mine = live_objects();
   if (node_live < limits_->high_water() || mine == 0)

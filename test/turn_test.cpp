@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "test_objects.hpp"
+#include "writer_stall.hpp"
 
 using namespace std::chrono_literals;
 using namespace test;
@@ -99,39 +100,6 @@ public:
         },
     };
   }
-};
-
-/// Holds the commit writer of the global environment inside a transaction
-/// until `resume` (or the end of the scope).
-class writer_stall {
-public:
-  explicit writer_stall(durable::deployment& dep)
-      : resume_(go_.get_future().share()), thread_([this, &dep] {
-          auto err = dep.engine().update(durable::jurisdiction::none,
-                                         [this](durable::meta_transaction&) {
-                                           stalled_ = true;
-                                           resume_.wait();
-                                           return caf::error{};
-                                         });
-          BOOST_CHECK(!err);
-        }) {
-    BOOST_REQUIRE(eventually([this] { return stalled_.load(); }));
-  }
-
-  ~writer_stall() { resume(); }
-
-  void resume() {
-    if (thread_.joinable()) {
-      go_.set_value();
-      thread_.join();
-    }
-  }
-
-private:
-  std::promise<void> go_;
-  std::shared_future<void> resume_;
-  std::atomic<bool> stalled_{false};
-  std::thread thread_;
 };
 
 void fail(const caf::error& err) {

@@ -85,6 +85,16 @@ public:
   /// The storage engine of the data directory (statistics, maintenance).
   storage_engine& engine() const noexcept;
 
+  /// What this node holds now, against `durable.max-queued-total` and
+  /// `durable.max-live-objects`.
+  struct load {
+    uint64_t queued = 0;       ///< Requests admitted, not yet handled.
+    uint64_t live_objects = 0; ///< Object instances alive.
+  };
+
+  /// The node's current load (all namespaces of this deployment).
+  load node_load() const noexcept;
+
 private:
   struct state;
 

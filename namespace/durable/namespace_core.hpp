@@ -1,8 +1,8 @@
 #pragma once
 
 #include <array>
-#include <chrono>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -76,11 +76,11 @@ struct node_limits {
   /// Above this many live objects, sweeps evict the least recently used
   /// idle objects down to `low_water`.
   uint64_t high_water() const noexcept {
-    return max_live_objects - max_live_objects / 16;
+    return max_live_objects - max_live_objects / 8;
   }
 
   uint64_t low_water() const noexcept {
-    return max_live_objects - max_live_objects / 8;
+    return max_live_objects - max_live_objects / 4;
   }
 };
 
@@ -228,8 +228,7 @@ private:
   caf::result<caf::message> deliver_impl(caf::event_based_actor* self,
                                          const object_id& id,
                                          location_hint hint, slow_path mode,
-                                         caf::message& msg,
-                                         live_object& fresh);
+                                         caf::message& msg, live_object& fresh);
 
   /// Admits a message from `sender` to `obj`; an object's messages to itself
   /// are not counted (it cannot be full for itself).
@@ -252,6 +251,8 @@ private:
   caf::strong_actor_ptr actor_;
   caf::actor sweeper_;
   std::atomic<bool> closed_{false};
+  /// Set while the sweeper was asked to relieve pressure at once.
+  std::atomic<bool> pressure_asked_{false};
   /// Instances spawned and not yet terminated.
   std::atomic<size_t> live_{0};
   /// Namespace numbers per jurisdiction (0: not known yet).

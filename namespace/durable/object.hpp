@@ -113,8 +113,8 @@ public:
 
   /// Sends `xs...` to the actor `dest` once the writes made so far are
   /// durable (CAF's `send`, gated).
-  template <caf::message_priority P = caf::message_priority::normal,
-            class Dest, class... Ts>
+  template <caf::message_priority P = caf::message_priority::normal, class Dest,
+            class... Ts>
   void send(const Dest& dest, Ts&&... xs) {
     send_to(dest, caf::make_message_id(P), this->ctrl(),
             caf::make_message(std::forward<Ts>(xs)...));
@@ -122,8 +122,8 @@ public:
 
   /// Sends `xs...` to `dest` without a sender once the writes made so far
   /// are durable.
-  template <caf::message_priority P = caf::message_priority::normal,
-            class Dest, class... Ts>
+  template <caf::message_priority P = caf::message_priority::normal, class Dest,
+            class... Ts>
   void anon_send(const Dest& dest, Ts&&... xs) {
     send_to(dest, caf::make_message_id(P), nullptr,
             caf::make_message(std::forward<Ts>(xs)...));
@@ -155,16 +155,16 @@ public:
   }
 
   // The ways out that cannot wait for a commit do not compile in an object.
-  template <class... Ts>
-  void make_response_promise(Ts&&...) {
-    static_assert(detail::always_false<Ts...>,
+  template <class... Ts, class... Args>
+  void make_response_promise(Args&&...) {
+    static_assert(detail::always_false<Ts..., Args...>,
                   "durable::object: make_response_promise bypasses the "
                   "output gate; use make_gated_promise");
   }
 
-  template <class... Ts>
-  void response(Ts&&...) {
-    static_assert(detail::always_false<Ts...>,
+  template <class... Ts, class... Args>
+  void response(Args&&...) {
+    static_assert(detail::always_false<Ts..., Args...>,
                   "durable::object: response bypasses the output gate; "
                   "return the value or use make_gated_promise");
   }
@@ -249,8 +249,8 @@ private:
   /// Enqueues `msg` to `dest` now or, behind pending writes, from the
   /// commit writer once they are durable.
   template <class Dest>
-  void send_to(const Dest& dest, caf::message_id mid,
-               caf::strong_actor_ptr src, caf::message msg) {
+  void send_to(const Dest& dest, caf::message_id mid, caf::strong_actor_ptr src,
+               caf::message msg) {
     auto ptr = caf::actor_cast<caf::strong_actor_ptr>(dest);
     if (!ptr) {
       if (mid.is_request())
@@ -261,9 +261,9 @@ private:
     }
     this->send_gated([ptr = std::move(ptr), src = std::move(src), mid,
                       msg = std::move(msg)]() mutable {
-      ptr->enqueue(caf::make_mailbox_element(std::move(src), mid, {},
-                                             std::move(msg)),
-                   nullptr);
+      ptr->enqueue(
+          caf::make_mailbox_element(std::move(src), mid, {}, std::move(msg)),
+          nullptr);
     });
   }
 
