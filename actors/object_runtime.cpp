@@ -285,6 +285,12 @@ void object_runtime::leave() noexcept {
   }
 }
 
+void object_runtime::close_for_good() noexcept {
+  auto prev = state_.exchange(closed_flag, std::memory_order_acq_rel);
+  if (budget_ != nullptr && (prev & count_mask) != 0)
+    budget_->give(prev & count_mask);
+}
+
 void object_runtime::on_idle_check(caf::scheduled_actor* self,
                                    caf::timespan timeout) {
   state_.fetch_and(~check_flag, std::memory_order_acq_rel);

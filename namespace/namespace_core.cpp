@@ -44,12 +44,12 @@ caf::error shut_down() {
 /// after answering everything queued before it.
 caf::behavior namespace_actor(caf::event_based_actor* self,
                               std::shared_ptr<namespace_core> core) {
-  using slow_path = namespace_core::slow_path;
   return {
-      [self, core](route_atom, const object_id& id, uint8_t hint, uint8_t mode,
+      [self, core](route_atom, const object_id& id, uint8_t hint,
+                   caf::actor_id counted_by,
                    caf::message& msg) -> caf::result<caf::message> {
         return core->deliver(self, id, static_cast<location_hint>(hint),
-                             static_cast<slow_path>(mode), msg);
+                             counted_by, msg);
       },
       [self](shutdown_atom) { self->quit(); },
   };
@@ -207,15 +207,15 @@ void namespace_core::route(const object_id& id, location_hint hint,
       return;
     }
     auto& e = sh.objects[id.bytes()];
-    auto mode = slow_path::waiting;
+    caf::actor_id counted_by = 0;
     if (e.obj.actor) {
       auto what = admit(sender, e.obj);
       if (what == admission::admitted && sender != e.obj.actor)
-        mode = slow_path::counted;
+        counted_by = e.obj.actor->id();
       else if (what != admission::admitted && what != admission::closed)
         refused = what;
     }
-    if (refused == admission::admitted && mode == slow_path::waiting) {
+    if (refused == admission::admitted && counted_by == 0) {
       if (e.waiting >= opts_.max_queued)
         refused = admission::overloaded;
       else if (!limits_->queued.take())
@@ -225,10 +225,10 @@ void namespace_core::route(const object_id& id, location_hint hint,
     }
     if (refused == admission::admitted) {
       ++e.via_ns;
-      actor_->enqueue(caf::make_mailbox_element(
-                          std::move(sender), mid, {}, route_atom::value, id,
-                          static_cast<uint8_t>(hint),
-                          static_cast<uint8_t>(mode), std::move(msg)),
+      actor_->enqueue(caf::make_mailbox_element(std::move(sender), mid, {},
+                                                route_atom::value, id,
+                                                static_cast<uint8_t>(hint),
+                                                counted_by, std::move(msg)),
                       ctx);
       return;
     }
@@ -254,21 +254,23 @@ void namespace_core::slow_path_done(const object_id& id, live_object* fresh) {
     sh.objects.erase(i);
 }
 
-caf::result<caf::message>
-namespace_core::deliver(caf::event_based_actor* self, const object_id& id,
-                        location_hint hint, slow_path mode, caf::message& msg) {
+caf::result<caf::message> namespace_core::deliver(caf::event_based_actor* self,
+                                                  const object_id& id,
+                                                  location_hint hint,
+                                                  caf::actor_id counted_by,
+                                                  caf::message& msg) {
   // Runs the delivery, then publishes a new object and lets direct senders
   // go again, in one step: what this message was queued behind has been
   // forwarded by then, and until then senders queue behind it.
   live_object fresh;
-  auto result = deliver_impl(self, id, hint, mode, msg, fresh);
+  auto result = deliver_impl(self, id, hint, counted_by, msg, fresh);
   slow_path_done(id, &fresh);
   return result;
 }
 
 caf::result<caf::message>
 namespace_core::deliver_impl(caf::event_based_actor* self, const object_id& id,
-                             location_hint hint, slow_path mode,
+                             location_hint hint, caf::actor_id counted_by,
                              caf::message& msg, live_object& fresh) {
   using admission = object_runtime::admission;
   live_object obj;
@@ -278,17 +280,18 @@ namespace_core::deliver_impl(caf::event_based_actor* self, const object_id& id,
     auto i = sh.objects.find(id.bytes());
     if (i != sh.objects.end()) {
       obj = i->second.obj;
-      if (mode == slow_path::waiting && i->second.waiting > 0)
+      if (counted_by == 0 && i->second.waiting > 0)
         --i->second.waiting;
     }
   }
   // A counted message holds its instance open (it cannot close while the
   // count is above 0): it goes there, even during shutdown, where the
-  // instance answers it.
-  if (mode == slow_path::counted && obj.actor)
+  // instance answers it. Only if that instance died (its end released its
+  // admissions) is it admitted anew.
+  if (counted_by != 0 && obj.actor && obj.actor->id() == counted_by)
     return self->delegate(caf::actor_cast<caf::actor>(obj.actor),
                           std::move(msg));
-  if (mode == slow_path::waiting)
+  if (counted_by == 0)
     limits_->queued.give();
   if (closed_.load(std::memory_order_acquire))
     return shut_down();

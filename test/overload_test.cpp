@@ -25,10 +25,12 @@ namespace {
 
 using put_atom = caf::atom_constant<caf::atom("put")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using die_atom = caf::atom_constant<caf::atom("die")>;
 
 using writer_api =
     caf::typed_actor<caf::replies_to<put_atom, int64_t>::with<int64_t>,
-                     caf::replies_to<get_atom>::with<int64_t>>;
+                     caf::replies_to<get_atom>::with<int64_t>,
+                     caf::reacts_to<die_atom>>;
 
 /// Writes every value it is sent; replies leave after the fsync.
 class writer : public durable::object<writer_api> {
@@ -44,6 +46,11 @@ public:
         [this](get_atom) {
           auto x = storage().get_value<int64_t>("last");
           return x && *x ? **x : int64_t{-1};
+        },
+        [this](die_atom) {
+          // Lets requests pile up, then ends abnormally with them queued.
+          std::this_thread::sleep_for(100ms);
+          quit(caf::sec::runtime_error);
         },
     };
   }
@@ -261,4 +268,25 @@ BOOST_AUTO_TEST_CASE(live_objects_stay_under_the_node_limit) {
   auto back = ns.get_by_name("fresh-3").call(5s, get_atom::value);
   BOOST_REQUIRE(back);
   BOOST_CHECK_EQUAL(*back, 3);
+}
+
+BOOST_AUTO_TEST_CASE(an_instance_that_dies_with_work_queued_gives_slots_back) {
+  fixture fx;
+  auto ns = fx.bind<writer>("writer");
+  auto target = ns.get_by_name("mortal");
+  BOOST_REQUIRE(target.call(5s, put_atom::value, int64_t{1}));
+  caf::scoped_actor self{fx.sys};
+  target.send(self.ptr(), die_atom::value);
+  using handle_type =
+      decltype(target.request(self.ptr(), 10s, put_atom::value, int64_t{0}));
+  std::vector<handle_type> pending;
+  for (int64_t i = 0; i < 500; ++i)
+    pending.push_back(target.request(self.ptr(), 10s, put_atom::value, i));
+  int answered = 0;
+  for (auto& hdl : pending)
+    hdl.receive([&](int64_t) { ++answered; }, [&](caf::error&) { ++answered; });
+  BOOST_CHECK_EQUAL(answered, 500);
+  // The slots of the requests it never handled are free again.
+  BOOST_CHECK(eventually([&] { return fx.dep.node_load().queued == 0; }));
+  BOOST_CHECK(target.call(5s, get_atom::value));
 }

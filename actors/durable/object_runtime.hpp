@@ -84,6 +84,11 @@ public:
     state_.fetch_or(closed_flag, std::memory_order_acq_rel);
   }
 
+  /// Closes the object for good and gives back the admissions of messages
+  /// it will never handle (it terminated with them queued: CAF bounces
+  /// them). Called once the instance has ended.
+  void close_for_good() noexcept;
+
   bool closed() const noexcept {
     return (state_.load(std::memory_order_acquire) & closed_flag) != 0;
   }

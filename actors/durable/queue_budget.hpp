@@ -24,8 +24,10 @@ public:
     return false;
   }
 
-  /// Gives back a slot taken by `take`.
-  void give() noexcept { used_.fetch_sub(1, std::memory_order_relaxed); }
+  /// Gives back `n` slots taken by `take`.
+  void give(uint64_t n = 1) noexcept {
+    used_.fetch_sub(n, std::memory_order_relaxed);
+  }
 
   /// Slots taken now.
   uint64_t used() const noexcept {

@@ -150,16 +150,14 @@ public:
 
   // -- namespace actor side ---------------------------------------------------
 
-  /// How a message that took the slow path was admitted: counted by the
-  /// live instance already (`counted`), or holding a slot of the node's
-  /// budget while it waits for an instance (`waiting`).
-  enum class slow_path : uint8_t { waiting, counted };
-
   /// Delivers a message that took the slow path, spawning the object if
-  /// needed. Runs in the namespace actor.
+  /// needed. `counted_by` is the instance (actor ID) that admitted it
+  /// already, or 0 if it holds a slot of the node's budget while it waits
+  /// for an instance. Runs in the namespace actor.
   caf::result<caf::message> deliver(caf::event_based_actor* self,
                                     const object_id& id, location_hint hint,
-                                    slow_path mode, caf::message& msg);
+                                    caf::actor_id counted_by,
+                                    caf::message& msg);
 
   /// Drops the map entry of `id` if it still holds the instance with actor
   /// ID `instance` (never reused, unlike addresses), and counts the instance
@@ -227,7 +225,8 @@ private:
 
   caf::result<caf::message> deliver_impl(caf::event_based_actor* self,
                                          const object_id& id,
-                                         location_hint hint, slow_path mode,
+                                         location_hint hint,
+                                         caf::actor_id counted_by,
                                          caf::message& msg, live_object& fresh);
 
   /// Admits a message from `sender` to `obj`; an object's messages to itself

@@ -219,7 +219,7 @@ public:
   /// Tells the namespace that this instance is gone, so that the next
   /// message spawns a new one. Final: the runtime depends on it.
   bool cleanup(caf::error&& reason, caf::execution_unit* host) final {
-    this->close();
+    this->close_for_good();
     ns_->forget(id_, this->ctrl()->id());
     return super::cleanup(std::move(reason), host);
   }
