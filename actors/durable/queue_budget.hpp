@@ -16,12 +16,16 @@ public:
     // nop
   }
 
-  /// Takes a slot; fails when all are taken.
+  /// Takes a slot; fails when all are taken (never counts beyond the
+  /// limit, not even for a moment).
   bool take() noexcept {
-    if (used_.fetch_add(1, std::memory_order_relaxed) < limit_)
-      return true;
-    used_.fetch_sub(1, std::memory_order_relaxed);
-    return false;
+    auto cur = used_.load(std::memory_order_relaxed);
+    do {
+      if (cur >= limit_)
+        return false;
+    } while (!used_.compare_exchange_weak(cur, cur + 1,
+                                          std::memory_order_relaxed));
+    return true;
   }
 
   /// Gives back `n` slots taken by `take`.
