@@ -152,6 +152,9 @@ struct durable_setup {
                                   const std::string& dir) {
     durable::settings s;
     s.data_dir = dir + "/durable";
+    // million holds 1 M objects live at once: above the default limit's
+    // high-water mark, where LRU eviction would start.
+    s.max_live_objects = size_t{1} << 22;
     auto dep = durable::deployment::open(sys, s);
     if (!dep)
       throw std::runtime_error(durable::message_of(dep.error()));
