@@ -3,8 +3,21 @@
 # Components: core io openssl (core is always searched).
 # Imported targets: CAF::core, CAF::io, CAF::openssl.
 # Result variables: CAF_FOUND, CAF_INCLUDE_DIR, CAF_VERSION.
+# Hint: CAF_ROOT (CMake or environment variable), a CAF install prefix. When
+# set, CAF is searched there only: `make tsan` points it at a CAF built with
+# ThreadSanitizer, and its headers mixed with the system's libraries (or the
+# other way round) would go unnoticed.
 
-find_path(CAF_INCLUDE_DIR NAMES caf/config.hpp)
+if(NOT CAF_ROOT AND DEFINED ENV{CAF_ROOT})
+  set(CAF_ROOT "$ENV{CAF_ROOT}")
+endif()
+set(caf_search_opts)
+if(CAF_ROOT)
+  set(caf_search_opts PATHS "${CAF_ROOT}" NO_DEFAULT_PATH)
+endif()
+
+find_path(CAF_INCLUDE_DIR NAMES caf/config.hpp ${caf_search_opts}
+          PATH_SUFFIXES include)
 if(CAF_INCLUDE_DIR AND EXISTS "${CAF_INCLUDE_DIR}/caf/config.hpp")
   file(STRINGS "${CAF_INCLUDE_DIR}/caf/config.hpp" caf_version_line
        REGEX "^#define CAF_VERSION [0-9]+")
@@ -20,7 +33,8 @@ set(caf_components core ${CAF_FIND_COMPONENTS})
 list(REMOVE_DUPLICATES caf_components)
 set(caf_required_vars CAF_INCLUDE_DIR)
 foreach(comp IN LISTS caf_components)
-  find_library(CAF_${comp}_LIBRARY NAMES caf_${comp})
+  find_library(CAF_${comp}_LIBRARY NAMES caf_${comp} ${caf_search_opts}
+               PATH_SUFFIXES lib)
   if(CAF_${comp}_LIBRARY)
     set(CAF_${comp}_FOUND TRUE)
   endif()

@@ -52,9 +52,23 @@ child start(const std::vector<std::string>& args) {
   return {pid, fds[0]};
 }
 
-/// Reads everything the child printed until EOF; keeps complete lines only.
-std::vector<std::string> read_lines(int fd) {
+/// Blocks until the child printed its first complete line and returns what it
+/// read so far: the child is then up and acknowledging, so the kill that
+/// follows lands on work in flight however slowly the child starts (under
+/// ThreadSanitizer start-up alone takes about a second).
+std::string await_first_line(int fd) {
   std::string data;
+  char buf[4096];
+  ssize_t n;
+  while (data.find('\n') == std::string::npos &&
+         (n = read(fd, buf, sizeof(buf))) > 0)
+    data.append(buf, static_cast<size_t>(n));
+  return data;
+}
+
+/// Reads everything the child printed until EOF (after `data`, what was read
+/// before); keeps complete lines only.
+std::vector<std::string> read_lines(int fd, std::string data = {}) {
   char buf[65536];
   ssize_t n;
   while ((n = read(fd, buf, sizeof(buf))) > 0)
@@ -114,9 +128,10 @@ BOOST_AUTO_TEST_CASE(acknowledged_increments_survive_kill_9) {
     auto c = start({COUNTER_BINARY, "--data-dir", dir + "/data", "--objects",
                     std::to_string(objects), "--increments", "100000000",
                     "--inflight", "64"});
+    auto first = await_first_line(c.out);
     usleep(static_cast<useconds_t>(delay_ms(rng)) * 1000);
     kill(c.pid, SIGKILL);
-    auto lines = read_lines(c.out);
+    auto lines = read_lines(c.out, std::move(first));
     auto status = wait_for(c.pid);
     BOOST_REQUIRE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
     size_t acks = 0;
