@@ -22,7 +22,8 @@ using emit_atom = caf::atom_constant<caf::atom("emit")>;
 using note_atom = caf::atom_constant<caf::atom("note")>;
 
 using emitter_api = caf::typed_actor<
-    caf::replies_to<emit_atom, caf::actor, counter_stub, int>::with<int64_t>>;
+    caf::replies_to<emit_atom, caf::actor, counter_stub, int>::with<int64_t>,
+    caf::replies_to<get_atom>::with<int64_t>>;
 
 /// Writes `blobs` values of 128 KiB (1: a small write), then emits through
 /// every member and stub way out.
@@ -44,6 +45,7 @@ public:
           other.send(this, inc_atom::value);
           return int64_t{1};
         },
+        [](get_atom) { return int64_t{0}; },
     };
   }
 };
@@ -87,6 +89,8 @@ BOOST_AUTO_TEST_CASE(every_way_out_waits_for_the_commit) {
   auto a = fx.emitters.get_by_name("a");
   auto other = fx.counters.get_by_name("other");
   BOOST_REQUIRE_EQUAL(fx.other_value(), 0);
+  // Live before the stall: a first spawn may itself need the writer.
+  BOOST_REQUIRE(a.call(5s, get_atom::value));
   writer_stall stall{fx.dep};
   caf::scoped_actor self{fx.sys};
   auto reply =
