@@ -72,10 +72,18 @@ void complete(item& x, const caf::error& err) noexcept {
   x.ws.reset();
 }
 
-caf::error poisoned_error() {
-  return make_error(errc::object_reset,
-                    "an earlier commit of this object failed; its later "
-                    "writes are discarded");
+caf::error poisoned_error(const write_set_data& ws) {
+  std::string text = "an earlier commit of this object failed";
+  if (ws.chain && ws.chain->cause) {
+    text += " (";
+    text += message_of(ws.chain->cause);
+    text += ')';
+  }
+  text += "; its later writes are discarded";
+  // A full map stays a full map: retrying would not help either.
+  auto code = ws.chain && is_storage_full(ws.chain->cause) ? errc::storage_full
+                                                           : errc::object_reset;
+  return make_error(code, std::move(text));
 }
 
 caf::error shut_down_error(const detail::environment& env) {
@@ -266,7 +274,7 @@ struct commit_writer::impl {
   void settle(item& x) {
     if (x.poisoned) {
       ++failed_write_sets;
-      complete(x, poisoned_error());
+      complete(x, poisoned_error(*x.ws));
       return;
     }
     switch (x.outcome) {
@@ -296,8 +304,11 @@ struct commit_writer::impl {
   }
 
   void fail(item& x, const caf::error& err) {
-    if (x.ws->chain)
-      x.ws->chain->failed.store(true, std::memory_order_release);
+    if (auto& chain = x.ws->chain) {
+      if (!chain->cause)
+        chain->cause = err;
+      chain->failed.store(true, std::memory_order_release);
+    }
     ++failed_write_sets;
     // The marker is durable: the deletion goes on without the object, which
     // reads its (new instance's) storage as empty meanwhile.

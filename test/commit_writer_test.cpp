@@ -271,7 +271,10 @@ BOOST_AUTO_TEST_CASE(map_full_fails_only_the_write_sets_that_do_not_fit) {
   BOOST_CHECK(is(e_big, errc::storage_full));
   BOOST_CHECK_EQUAL(message_of(e_big).rfind("storage full", 0), 0u);
   BOOST_REQUIRE(log.entries[1].err);
-  BOOST_CHECK(is(log.entries[1].err, errc::object_reset));
+  // Built on the lost turn, so lost too, and for the same reason: the map is
+  // full (issue 9, item 11: not a retryable reset).
+  BOOST_CHECK_MESSAGE(is(log.entries[1].err, errc::storage_full),
+                      message_of(log.entries[1].err));
   BOOST_CHECK(!log.entries[2].err);
   auto stats = writer().stats();
   BOOST_CHECK_GE(stats.isolated_rounds, 1u);
