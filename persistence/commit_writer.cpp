@@ -13,11 +13,10 @@
 #include <utility>
 #include <vector>
 
-#include "alarm_store.hpp"
 #include "clear_marker.hpp"
 #include "durable/errc.hpp"
-#include "kv_codec.hpp"
 #include "lmdb_env.hpp"
+#include "write_apply.hpp"
 #include "write_set_data.hpp"
 
 namespace durable {
@@ -26,14 +25,7 @@ namespace {
 
 using detail::write_set_data;
 
-/// What the current transaction attempt does with an item.
-enum class step : uint8_t {
-  applied,    ///< committed as usual (or had nothing to write)
-  started,    ///< a delete_all too large for one round: its marker is written
-  progressed, ///< a delete_all under way deleted another chunk
-  finished,   ///< a delete_all under way deleted its last keys and the rest
-  deferred,   ///< waits for a delete_all of its object (a flush: for all)
-};
+using step = detail::apply_step;
 
 struct item {
   std::shared_ptr<const write_set_data> ws; // null: a barrier
@@ -119,17 +111,12 @@ struct commit_writer::impl {
   bool stopping = false;
   std::thread thread;
   std::thread::id thread_id;
-  std::string scratch;
   // Writer thread only: deletions under way, write sets waiting for them,
   // and write sets whose wait ended (they go first in the next round).
   std::vector<item> jobs;
   std::vector<item> parked;
   std::vector<item> released;
-  // Per attempt: objects whose delete_all started in it, keys it may still
-  // delete, and whether it deleted as part of a chunked delete_all.
-  std::set<detail::base_key> started;
-  size_t budget = 0;
-  bool chunked = false;
+  detail::apply_context ctx;
   std::atomic<uint64_t> transactions{0};
   std::atomic<uint64_t> write_sets{0};
   std::atomic<uint64_t> failed_write_sets{0};
@@ -232,9 +219,9 @@ struct commit_writer::impl {
 
   // Returns whether `x` must wait for a delete_all started in this round.
   bool defer(const item& x) const {
-    if (started.empty())
+    if (ctx.started.empty())
       return false;
-    return !x.ws || started.count(x.ws->base) != 0;
+    return !x.ws || ctx.started.count(x.ws->base) != 0;
   }
 
   // Commits [first, last) as one group, falling back to one transaction per
@@ -247,14 +234,14 @@ struct commit_writer::impl {
       x->outcome = step::applied;
       work = work || (!x->poisoned && x->has_writes());
     }
-    started.clear();
+    ctx.started.clear();
     if (!work || !commit(first, last)) {
       for (auto* x = first; x != last; ++x)
         settle(*x);
       return;
     }
     ++isolated_rounds;
-    started.clear();
+    ctx.started.clear();
     for (auto* x = first; x != last; ++x) {
       // Barriers of a chain that failed earlier in this round fail too.
       x->poisoned = !x->deleting && x->ws && x->ws->chain &&
@@ -320,11 +307,11 @@ struct commit_writer::impl {
   // Applies [first, last) in one write transaction and commits it, growing
   // the map on MDB_MAP_FULL and retrying until the maximum size.
   caf::error commit(item* first, item* last) {
-    auto started_before = started;
+    auto started_before = ctx.started;
     for (;;) {
-      started = started_before;
-      budget = delete_chunk;
-      chunked = false;
+      ctx.started = started_before;
+      ctx.budget = delete_chunk;
+      ctx.chunked = false;
       auto begin = std::chrono::steady_clock::now();
       MDB_txn* txn = nullptr;
       if (auto rc = mdb_txn_begin(env->handle(), nullptr, 0, &txn))
@@ -337,7 +324,8 @@ struct commit_writer::impl {
         if (defer(*x))
           x->outcome = step::deferred;
         else if (x->has_writes())
-          rc = apply(txn, *x);
+          rc = detail::apply_write_set(txn, *env, ctx, *x->ws, x->deleting,
+                                       x->outcome);
       }
       if (rc == 0) {
         op = "mdb_txn_commit";
@@ -347,7 +335,7 @@ struct commit_writer::impl {
       }
       if (rc == 0) {
         ++transactions;
-        if (chunked)
+        if (ctx.chunked)
           ++delete_rounds;
         note_duration(std::chrono::steady_clock::now() - begin);
         return caf::none;
@@ -370,81 +358,6 @@ struct commit_writer::impl {
         std::chrono::duration_cast<std::chrono::microseconds>(d).count());
     if (us > longest_us.load(std::memory_order_relaxed))
       longest_us.store(us, std::memory_order_relaxed);
-  }
-
-  // Deletes the next chunk of `x`'s delete_all. Returns with
-  // `x.outcome == step::applied` if the object is empty now and the rest of
-  // the write set is to be applied.
-  int delete_chunk_of(MDB_txn* txn, item& x) {
-    auto& base = x.ws->base;
-    size_t removed = 0;
-    bool done = false;
-    if (auto rc =
-            detail::kv_clear_some(txn, env->kv(), base, budget, removed, done))
-      return rc;
-    budget -= removed;
-    detail::alarm_dbs alarms{env->alarms(), env->alarm_index()};
-    if (!done) {
-      chunked = true;
-      if (x.deleting) {
-        x.outcome = step::progressed;
-        return 0;
-      }
-      // Too large for one round: from this commit on the object reads as
-      // empty, and its alarm is gone at once.
-      if (auto rc = detail::put_clear_marker(txn, env->meta(), base))
-        return rc;
-      started.insert(base);
-      x.outcome = step::started;
-      return detail::alarm_del(txn, alarms, base);
-    }
-    if (x.deleting) {
-      chunked = true;
-      x.outcome = step::finished;
-      if (auto rc = detail::del_clear_marker(txn, env->meta(), base))
-        return rc;
-    }
-    return detail::alarm_del(txn, alarms, base);
-  }
-
-  int apply(MDB_txn* txn, item& x) {
-    auto& ws = *x.ws;
-    detail::alarm_dbs alarms{env->alarms(), env->alarm_index()};
-    if (ws.clear_all) {
-      if (auto rc = delete_chunk_of(txn, x))
-        return rc;
-      // The writes after the delete_all wait for its last chunk.
-      if (x.outcome == step::started || x.outcome == step::progressed)
-        return 0;
-    }
-    for (auto& [key, value] : ws.ops) {
-      auto rc =
-          value ? detail::kv_put(txn, env->kv(), ws.base, key, *value, scratch)
-                : detail::kv_del(txn, env->kv(), ws.base, key, scratch);
-      if (rc != 0)
-        return rc;
-    }
-    switch (ws.alarm.what) {
-    case detail::alarm_op::kind::none:
-      break;
-    case detail::alarm_op::kind::set:
-      if (auto rc = detail::alarm_set(txn, alarms, ws.base, ws.alarm.time))
-        return rc;
-      break;
-    case detail::alarm_op::kind::remove:
-      if (auto rc = detail::alarm_del(txn, alarms, ws.base))
-        return rc;
-      break;
-    }
-    for (auto& [key, value] : ws.meta_puts) {
-      MDB_val k{key.size(), const_cast<char*>(key.data())};
-      MDB_val v{value.size(), const_cast<char*>(value.data())};
-      if (auto rc = mdb_put(txn, env->meta(), &k, &v, 0))
-        return rc;
-    }
-    if (ws.custom)
-      return ws.custom(txn);
-    return 0;
   }
 };
 

@@ -6,7 +6,6 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
-#include <csignal>
 #include <cstring>
 #include <future>
 #include <mutex>
@@ -15,8 +14,6 @@
 #include <vector>
 
 #include <lmdb.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "durable/errc.hpp"
 #include "durable/storage_engine.hpp"
@@ -54,12 +51,6 @@ struct fixture : test::engine_fixture {
     auto res = engine->open_object(jurisdiction::none, ns, make_id(id));
     BOOST_REQUIRE(res);
     return std::move(*res);
-  }
-
-  commit_writer& writer() {
-    auto res = engine->writer(jurisdiction::none);
-    BOOST_REQUIRE(res);
-    return **res;
   }
 
   /// Commits `n` keys to object `id`, 100 per turn.
@@ -214,12 +205,7 @@ BOOST_AUTO_TEST_CASE(a_delete_all_interrupted_by_kill_9_resumes) {
   fill(1, keys);
   fill(2, 10);
   engine.reset(); // the child has the environment to itself
-  int fds[2];
-  BOOST_REQUIRE_EQUAL(pipe(fds), 0);
-  auto pid = fork();
-  BOOST_REQUIRE_GE(pid, 0);
-  if (pid == 0) {
-    close(fds[0]);
+  test::child_process child{[this](int fd) {
     storage_options opts;
     opts.data_dir = dir;
     opts.delete_chunk_keys = 50;
@@ -234,19 +220,14 @@ BOOST_AUTO_TEST_CASE(a_delete_all_interrupted_by_kill_9_resumes) {
     while ((*w)->stats().delete_rounds < 5)
       usleep(100);
     char c = 1;
-    if (write(fds[1], &c, 1) != 1)
+    if (write(fd, &c, 1) != 1)
       _exit(3);
     for (;;)
       pause();
-  }
-  close(fds[1]);
+  }};
   char c = 0;
-  BOOST_REQUIRE_EQUAL(read(fds[0], &c, 1), 1);
-  kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  close(fds[0]);
-  BOOST_REQUIRE(WIFSIGNALED(status));
+  BOOST_REQUIRE_EQUAL(read(child.fd, &c, 1), 1);
+  BOOST_REQUIRE(child.kill9());
   // The file holds a half-deleted object ...
   auto left = raw_count(dir, 1);
   BOOST_TEST_MESSAGE(left << " of " << keys << " keys left at the kill");
