@@ -60,9 +60,11 @@ caf::response_promise answerable(caf::scheduled_actor* self) {
 }
 
 caf::error reset_error(const caf::error& cause) {
-  return make_error(errc::object_reset,
-                    "Durable Object reset: a storage write failed: " +
-                        message_of(cause));
+  // The object is reset either way, but a full map is not transient:
+  // callers must be able to tell it and not retry (DESIGN: errors).
+  auto code = is_storage_full(cause) ? errc::storage_full : errc::object_reset;
+  return make_error(code, "Durable Object reset: a storage write failed: " +
+                              message_of(cause));
 }
 
 } // namespace

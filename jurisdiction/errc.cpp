@@ -138,6 +138,10 @@ bool is_object_reset(const caf::error& err) {
   return is(err, errc::object_reset);
 }
 
+bool is_storage_full(const caf::error& err) {
+  return is(err, errc::storage_full);
+}
+
 void add_error_category(caf::actor_system_config& cfg) {
   cfg.add_error_category(durable_category,
                          [](uint8_t code, caf::atom_value,

@@ -96,7 +96,7 @@ int alarm_del(MDB_txn* txn, alarm_dbs dbs, const base_key& base) {
 }
 
 int alarm_scan(MDB_txn* txn, alarm_dbs dbs, int64_t until, size_t max,
-               std::vector<alarm_entry>& out) {
+               const alarm_entry* after, std::vector<alarm_entry>& out) {
   if (max == 0 || until <= 0)
     return 0;
   MDB_cursor* cursor = nullptr;
@@ -105,7 +105,19 @@ int alarm_scan(MDB_txn* txn, alarm_dbs dbs, int64_t until, size_t max,
   MDB_val k;
   MDB_val v;
   size_t taken = 0;
-  auto rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
+  int rc = 0;
+  if (after != nullptr) {
+    auto start = index_key{after->time,
+                           make_base(after->namespace_number, after->object)};
+    k = start.val();
+    rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
+    // SET_RANGE finds the first key >= start: skip start itself.
+    if (rc == 0 && k.mv_size == sizeof(start.bytes) &&
+        std::memcmp(k.mv_data, start.bytes, sizeof(start.bytes)) == 0)
+      rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+  } else {
+    rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
+  }
   for (; rc == 0 && taken < max;
        rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
     if (k.mv_size != 8 + base_size) {

@@ -35,8 +35,10 @@ int alarm_set(MDB_txn* txn, alarm_dbs dbs, const base_key& base, int64_t time);
 /// Deletes the alarm of an object, if any.
 int alarm_del(MDB_txn* txn, alarm_dbs dbs, const base_key& base);
 
-/// Appends up to `max` alarms with time <= `until` to `out`, earliest first.
+/// Appends up to `max` alarms with time <= `until` to `out`, earliest first
+/// (in index order: time, namespace, object); with `after`, only alarms
+/// that come after it in that order.
 int alarm_scan(MDB_txn* txn, alarm_dbs dbs, int64_t until, size_t max,
-               std::vector<alarm_entry>& out);
+               const alarm_entry* after, std::vector<alarm_entry>& out);
 
 } // namespace durable::detail

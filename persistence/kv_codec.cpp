@@ -206,7 +206,10 @@ int kv_del(MDB_txn* txn, MDB_dbi dbi, const base_key& base,
   return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-int kv_clear(MDB_txn* txn, MDB_dbi dbi, const base_key& base) {
+int kv_clear_some(MDB_txn* txn, MDB_dbi dbi, const base_key& base, size_t max,
+                  size_t& removed, bool& done) {
+  removed = 0;
+  done = false;
   cursor_guard guard;
   if (auto rc = mdb_cursor_open(txn, dbi, &guard.cursor))
     return rc;
@@ -216,14 +219,18 @@ int kv_clear(MDB_txn* txn, MDB_dbi dbi, const base_key& base) {
     MDB_val k = as_val(view(base));
     MDB_val v;
     auto rc = mdb_cursor_get(guard.cursor, &k, &v, MDB_SET_RANGE);
-    if (rc == MDB_NOTFOUND)
+    if (rc == MDB_NOTFOUND ||
+        (rc == 0 && !starts_with(as_view(k), view(base)))) {
+      done = true;
       return 0;
+    }
     if (rc != 0)
       return rc;
-    if (!starts_with(as_view(k), view(base)))
+    if (removed == max)
       return 0;
     if ((rc = mdb_cursor_del(guard.cursor, 0)) != 0)
       return rc;
+    ++removed;
   }
 }
 

@@ -95,8 +95,11 @@ int kv_put(MDB_txn* txn, MDB_dbi dbi, const base_key& base,
 int kv_del(MDB_txn* txn, MDB_dbi dbi, const base_key& base,
            std::string_view key, std::string& scratch);
 
-/// Deletes all keys of the object.
-int kv_clear(MDB_txn* txn, MDB_dbi dbi, const base_key& base);
+/// Deletes up to `max` keys of the object (first ones first). Sets
+/// `removed` to their number and `done` to whether no key of the object is
+/// left: large objects are deleted over several transactions.
+int kv_clear_some(MDB_txn* txn, MDB_dbi dbi, const base_key& base, size_t max,
+                  size_t& removed, bool& done);
 
 // -- range scans --------------------------------------------------------------
 

@@ -38,6 +38,13 @@ caf::error lmdb_error(std::string_view env_name, const char* op, int rc) {
     text += "\" reached its maximum map size";
     return make_error(errc::storage_full, std::move(text));
   }
+  if (rc == MDB_READERS_FULL) {
+    // Too many threads read at once: a slot frees as soon as one finishes.
+    text = "storage busy: environment \"";
+    text += env_name;
+    text += "\" has no free reader slot (raise max_readers); retry later";
+    return make_error(errc::unavailable, std::move(text));
+  }
   text = "storage failure in environment \"";
   text += env_name;
   text += "\": ";

@@ -19,13 +19,15 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include "clear_marker.hpp"
 #include "durable/jurisdiction.hpp"
 #include "durable/storage_options.hpp"
 
 namespace durable::detail {
 
 /// Turns an LMDB return code into an error: `errc::storage_full` for
-/// MDB_MAP_FULL, `errc::storage_failure` with mdb_strerror's text otherwise.
+/// MDB_MAP_FULL, `errc::unavailable` (retryable) for MDB_READERS_FULL,
+/// `errc::storage_failure` with mdb_strerror's text otherwise.
 caf::error lmdb_error(std::string_view env_name, const char* op, int rc);
 
 /// A reader-writer lock that prefers writers. Readers hold it shared only
@@ -95,6 +97,9 @@ public:
   /// Returns whether the environment was opened read-only (no lock, no
   /// writer; another process may write it meanwhile).
   bool read_only() const noexcept { return read_only_; }
+
+  /// The objects whose delete_all is under way (see clear_marker.hpp).
+  clear_set& clearing() noexcept { return clearing_; }
 
   /// Makes an error for return code `rc` of LMDB call `op`.
   caf::error error(const char* op, int rc) const {
@@ -182,6 +187,7 @@ private:
   // concurrent readers and never exceeds the slot count.
   std::mutex readers_mtx_;
   std::vector<MDB_txn*> readers_;
+  clear_set clearing_;
 };
 
 } // namespace durable::detail

@@ -25,7 +25,8 @@ constexpr size_t max_meta_key_size = 400;
 
 bool reserved(std::string_view key) noexcept {
   return key == detail::format_meta_key || key == detail::ns_next_key ||
-         starts_with(key, detail::ns_prefix);
+         starts_with(key, detail::ns_prefix) ||
+         starts_with(key, detail::clear_marker_prefix);
 }
 
 caf::error check_meta_key(std::string_view key) {

@@ -71,6 +71,13 @@ struct object_storage::impl {
     return *overlay;
   }
 
+  /// Returns whether LMDB holds nothing of this object for its reads: a
+  /// delete_all of it (in this turn, in flight, or interrupted by a crash)
+  /// is not finished.
+  bool committed_hidden() const {
+    return view().hides_committed() || env->clearing().contains(base);
+  }
+
   /// Drops the overlay once it holds nothing.
   void shrink() {
     if (overlay && overlay->idle())
@@ -79,7 +86,7 @@ struct object_storage::impl {
 
   // Reads `key` through the overlay, falling back to LMDB.
   caf::error lookup(std::string_view key, std::optional<std::string>& out) {
-    if (view().find(key, out))
+    if (view().find(key, out) || committed_hidden())
       return caf::none;
     return env->read("get", [&](MDB_txn* txn) {
       std::optional<std::string_view> found;
@@ -153,7 +160,7 @@ object_storage::get(const std::vector<std::string>& keys) {
     else if (value)
       result.emplace(key, std::move(*value));
   }
-  if (misses.empty())
+  if (misses.empty() || st.committed_hidden())
     return result;
   // One read transaction for all keys the overlay does not decide.
   auto err = st.env->read("get", [&](MDB_txn* txn) {
@@ -187,7 +194,7 @@ object_storage::list(const list_options& opts) {
     return result;
   auto limit = opts.limit ? static_cast<size_t>(*opts.limit)
                           : std::numeric_limits<size_t>::max();
-  if (st.view().hides_committed()) {
+  if (st.committed_hidden()) {
     st.view().merge(lo, hi, opts.reverse, limit, nullptr, result);
     return result;
   }

@@ -97,9 +97,20 @@ storage_engine::impl::get(jurisdiction j, bool create) {
   auto env = detail::environment::open(j, env_dir(j), opts);
   if (!env)
     return std::move(env.error());
+  // Objects whose delete_all a crash interrupted read as empty from now on;
+  // the writer finishes deleting them.
+  std::vector<detail::base_key> clearing;
+  auto err = (*env)->read("load clear markers", [&](MDB_txn* txn) {
+    clearing.clear();
+    return detail::load_clear_markers(txn, (*env)->meta(), clearing);
+  });
+  if (err)
+    return err;
+  for (auto& base : clearing)
+    (*env)->clearing().insert(base);
   s.env = std::move(*env);
   if (!opts.read_only) {
-    s.writer = std::make_unique<commit_writer>(s.env);
+    s.writer = std::make_unique<commit_writer>(s.env, opts.delete_chunk_keys);
     writers[static_cast<uint8_t>(j) & 7].store(s.writer.get(),
                                                std::memory_order_release);
   }
@@ -142,6 +153,8 @@ storage_engine::open(storage_options opts) {
       std::min(std::max(opts.initial_map_size, page_size), opts.max_map_size));
   if (opts.max_batch_bytes == 0)
     opts.max_batch_bytes = 1;
+  if (opts.delete_chunk_keys == 0)
+    opts.delete_chunk_keys = 1;
   std::error_code ec;
   if (opts.read_only) {
     if (!std::filesystem::is_directory(opts.data_dir, ec)) {
@@ -307,11 +320,13 @@ caf::error storage_engine::flush() {
 // -- alarms -------------------------------------------------------------------
 
 caf::expected<std::vector<alarm_entry>>
-storage_engine::due_alarms(jurisdiction j, int64_t until_ms, size_t max) {
+storage_engine::due_alarms(jurisdiction j, int64_t until_ms, size_t max,
+                           const std::optional<alarm_entry>& after) {
   return impl_->read<std::vector<alarm_entry>>(
       j, "due_alarms", [&](MDB_txn* txn, auto& env, auto& result) {
         return detail::alarm_scan(txn, {env.alarms(), env.alarm_index()},
-                                  until_ms, max, result);
+                                  until_ms, max, after ? &*after : nullptr,
+                                  result);
       });
 }
 

@@ -44,6 +44,10 @@ struct write_chain {
   std::atomic<uint64_t> durable{0};
   /// Set once `on_failure` was called.
   std::atomic<bool> notified{false};
+  /// The error of the first write set that failed on its own, reported with
+  /// the later ones too (a full map stays "storage full"). Written and read
+  /// on the writer thread only.
+  caf::error cause;
   /// Called once, on the writer thread, when the first write set of the
   /// chain fails (set before the first submit, never changed after).
   std::function<void(const caf::error&)> on_failure;

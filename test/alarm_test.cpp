@@ -5,6 +5,7 @@
 #define BOOST_TEST_MODULE alarm
 #include <boost/test/unit_test.hpp>
 
+#include <future>
 #include <optional>
 #include <vector>
 
@@ -20,12 +21,26 @@ using set_atom = caf::atom_constant<caf::atom("set")>;
 using runs_atom = caf::atom_constant<caf::atom("runs")>;
 using when_atom = caf::atom_constant<caf::atom("when")>;
 using repeat_atom = caf::atom_constant<caf::atom("repeat")>;
+using block_atom = caf::atom_constant<caf::atom("block")>;
 
 using alarm_api =
     caf::typed_actor<caf::replies_to<set_atom, int64_t>::with<bool>,
                      caf::replies_to<when_atom>::with<int64_t>,
                      caf::replies_to<runs_atom>::with<int64_t>,
-                     caf::replies_to<repeat_atom, int64_t>::with<bool>>;
+                     caf::replies_to<repeat_atom, int64_t>::with<bool>,
+                     caf::replies_to<block_atom>::with<bool>>;
+
+/// Holds an object inside a handler until the test releases it.
+struct gate {
+  std::promise<void> opened;
+  std::shared_future<void> open = opened.get_future().share();
+  std::atomic<bool> entered{false};
+
+  static std::shared_ptr<gate>& current() {
+    static std::shared_ptr<gate> instance;
+    return instance;
+  }
+};
 
 /// The test's view of alarm deliveries, shared with the objects.
 struct alarm_log {
@@ -68,6 +83,12 @@ public:
         [this](runs_atom) { return runs(); },
         [this](repeat_atom, int64_t every) {
           storage().put_value("every", every);
+          return true;
+        },
+        [](block_atom) {
+          auto g = gate::current();
+          g->entered = true;
+          g->open.wait();
           return true;
         },
     };
@@ -264,4 +285,73 @@ BOOST_AUTO_TEST_CASE(backoff_doubles_from_two_seconds) {
   BOOST_CHECK_EQUAL(durable::alarm_backoff_ms(2), 4000);
   BOOST_CHECK_EQUAL(durable::alarm_backoff_ms(6), 64000);
   BOOST_CHECK_EQUAL(durable::alarm_backoff_ms(20), 128000);
+}
+
+// Issue 9, item 5: alarms that cannot be delivered (here: 2 000 of a class
+// this process does not bind) must not keep the scheduler from the others.
+BOOST_AUTO_TEST_CASE(undeliverable_alarms_do_not_starve_others) {
+  manual_clock clk;
+  temp_dir dir;
+  alarm_log::get().reset(0);
+  auto early = clk.now->load() + 1000;
+  {
+    fixture fx{clk.settings(dir.path + "/data")};
+    auto ghosts = fx.bind<alarmed>("ghost");
+    std::vector<std::future<bool>> calls;
+    for (int t = 0; t < 8; ++t)
+      calls.push_back(std::async(std::launch::async, [&, t] {
+        for (int i = t; i < 2000; i += 8) {
+          auto x = ghosts.get_by_name("g" + std::to_string(i))
+                       .call(10s, set_atom::value, early);
+          if (!x || !*x)
+            return false;
+        }
+        return true;
+      }));
+    for (auto& f : calls)
+      BOOST_REQUIRE(f.get());
+  }
+  // Restart without binding "ghost": its alarms stay stored, undeliverable,
+  // and all come before the one deliverable alarm in the index.
+  fixture fx{clk.settings(dir.path + "/data")};
+  auto obj = fx.bind<alarmed>("alarmed").get_by_name("a");
+  BOOST_REQUIRE(*obj.call(5s, set_atom::value, early + 1));
+  clk.advance(2000);
+  BOOST_REQUIRE(eventually([] { return alarm_log::get().attempts() == 1; }));
+  BOOST_REQUIRE(
+      eventually([&] { return *obj.call(5s, runs_atom::value) == 1; }));
+  auto all = fx.dep.engine().all_alarms(durable::jurisdiction::none);
+  BOOST_REQUIRE(all);
+  BOOST_CHECK_EQUAL(all->size(), 2000u); // the ghosts' alarms are kept
+}
+
+// Issue 9, item 5: an object that refuses the alarm (overloaded) delays it
+// without using up its retries; it fires once the overload ends.
+BOOST_AUTO_TEST_CASE(refused_alarms_keep_their_retries) {
+  manual_clock clk;
+  fixture fx{clk.settings()};
+  alarm_log::get().reset(0);
+  auto g = std::make_shared<gate>();
+  gate::current() = g;
+  // One admitted message at most: while `block` runs, the alarm is refused.
+  auto obj = fx.bind<alarmed>("alarmed", {0ms, 1}).get_by_name("busy");
+  BOOST_REQUIRE(*obj.call(5s, set_atom::value, clk.now->load() + 1000));
+  auto blocked = std::async(std::launch::async,
+                            [&] { return obj.call(30s, block_atom::value); });
+  BOOST_REQUIRE(eventually([&] { return g->entered.load(); }));
+  // Far beyond every backoff: a retry count used up by refusals would have
+  // dropped the alarm by now.
+  for (int i = 0; i < 10; ++i) {
+    clk.advance(200'000);
+    settle();
+  }
+  BOOST_CHECK_EQUAL(alarm_log::get().attempts(), 0u);
+  g->opened.set_value();
+  BOOST_REQUIRE(blocked.get());
+  clk.advance(10'000);
+  BOOST_REQUIRE(eventually([] { return alarm_log::get().attempts() == 1; }));
+  BOOST_REQUIRE(
+      eventually([&] { return *obj.call(5s, runs_atom::value) == 1; }));
+  std::lock_guard<std::mutex> guard{alarm_log::get().mtx};
+  BOOST_CHECK((alarm_log::get().retry_counts == std::vector<uint32_t>{0}));
 }

@@ -153,7 +153,11 @@ struct model_run {
   size_t lists_checked = 0;
   size_t max_model_size = 0;
 
-  explicit model_run(uint64_t seed) : rng(seed) {
+  /// Keys one commit round deletes of a delete_all.
+  size_t delete_chunk;
+
+  explicit model_run(uint64_t seed, size_t chunk = 10000)
+      : rng(seed), delete_chunk(chunk) {
     char tmpl[] = "/tmp/durable-model-XXXXXX";
     BOOST_REQUIRE(mkdtemp(tmpl) != nullptr);
     dir = tmpl;
@@ -173,6 +177,7 @@ struct model_run {
     storage_options opts;
     opts.data_dir = dir;
     opts.initial_map_size = 1 << 20; // grows during the run
+    opts.delete_chunk_keys = delete_chunk;
     auto res = storage_engine::open(opts);
     BOOST_REQUIRE(res);
     engine = std::move(*res);
@@ -433,5 +438,13 @@ BOOST_AUTO_TEST_CASE(random_operations_with_colliding_long_key_hashes) {
   } guard;
   model_run run{77};
   run.run(4000);
+  BOOST_CHECK_GT(run.model.size(), 50u);
+}
+
+// Issue 9, item 6: delete_all spread over many rounds (3 keys each) stays
+// atomic for the object among pipelined turns, restarts and its neighbour.
+BOOST_AUTO_TEST_CASE(random_operations_with_delete_all_in_small_chunks) {
+  model_run run{4242, 3};
+  run.run(6000);
   BOOST_CHECK_GT(run.model.size(), 50u);
 }

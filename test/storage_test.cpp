@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -9,12 +10,14 @@
 #include <iterator>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <caf/meta/type_name.hpp>
 
 #include "durable/errc.hpp"
 #include "durable/storage_engine.hpp"
+#include "lmdb_env.hpp"
 #include "storage_fixture.hpp"
 
 using namespace durable;
@@ -602,6 +605,50 @@ BOOST_AUTO_TEST_CASE(needs_confirmation_follows_allow_unconfirmed) {
   BOOST_CHECK(ws2.needs_confirmation());
   BOOST_CHECK(!submit_wait(ws2));
   st.committed(ws2.seq());
+}
+
+// Issue 9, item 12: a full reader table is a retryable condition (every
+// reader frees its slot soon), not a storage failure.
+BOOST_AUTO_TEST_CASE(a_full_reader_table_is_retryable) {
+  engine.reset(); // LMDB allows one handle per environment and process
+  storage_options opts;
+  opts.max_readers = 1; // LMDB rounds this up to fill the lock file's page
+  auto env =
+      detail::environment::open(jurisdiction::none, dir + "/readers", opts);
+  BOOST_REQUIRE(env);
+  auto& e = **env;
+  unsigned slots = 0;
+  BOOST_REQUIRE_EQUAL(mdb_env_get_maxreaders(e.handle(), &slots), 0);
+  BOOST_REQUIRE_LT(slots, 512u);
+  // Occupy every slot with a read transaction held open on its own thread.
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  std::atomic<unsigned> holding{0};
+  std::atomic<unsigned> failed{0};
+  std::vector<std::thread> readers;
+  for (unsigned i = 0; i < slots; ++i)
+    readers.emplace_back([&] {
+      auto err = e.read("hold", [&](MDB_txn*) {
+        ++holding;
+        released.wait();
+        return 0;
+      });
+      if (err)
+        ++failed; // Boost.Test checks are not thread-safe
+    });
+  while (holding.load() + failed.load() < slots)
+    std::this_thread::yield();
+  auto err = e.read("get", [](MDB_txn*) { return 0; });
+  release.set_value();
+  for (auto& t : readers)
+    t.join();
+  BOOST_REQUIRE_EQUAL(failed.load(), 0u);
+  BOOST_REQUIRE(err);
+  BOOST_CHECK_MESSAGE(is(err, errc::unavailable), message_of(err));
+  BOOST_CHECK(is_retryable(err));
+  BOOST_CHECK_NE(message_of(err).find("reader slot"), std::string::npos);
+  // Once the readers are done, reading works again.
+  BOOST_CHECK(!e.read("get", [](MDB_txn*) { return 0; }));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -39,7 +39,9 @@ enum class errc : uint8_t {
   object_reset,
   /// The object's handler threw; the text is the exception's message.
   exception_thrown,
-  /// The storage map is full.
+  /// The storage map is full. Not retryable: retrying cannot succeed until
+  /// space is freed. Raised by a turn whose commit did not fit, it also means
+  /// the object was reset (its state since the last durable commit is gone).
   storage_full,
   /// Any other storage failure.
   storage_failure,
@@ -84,6 +86,10 @@ bool is_remote(const caf::error& err);
 
 /// Returns whether the object was reset by the failure.
 bool is_object_reset(const caf::error& err);
+
+/// Returns whether the failure means "storage full" (the environment of the
+/// object reached its maximum map size); do not retry.
+bool is_storage_full(const caf::error& err);
 
 /// Registers the error renderer for `durable_category` with `cfg`.
 void add_error_category(caf::actor_system_config& cfg);

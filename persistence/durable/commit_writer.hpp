@@ -26,6 +26,13 @@ class environment;
 /// transaction, so only the write sets that fail on their own get an error.
 /// Once a write set of an object fails, all later write sets of the same
 /// object storage fail too (they were computed on top of the lost writes).
+///
+/// Large deletions: a `delete_all` removes at most `delete_chunk_keys` keys
+/// per round (shared by all deletions under way), so that other objects'
+/// write sets keep committing in the rounds between. It stays atomic for the
+/// object: a marker written with the first chunk makes reads and restarts see
+/// the object as empty, its later write sets wait until the last chunk, and
+/// a deletion interrupted by a crash or `stop` resumes at the next start.
 class commit_writer {
 public:
   // -- member types -----------------------------------------------------------
@@ -50,12 +57,19 @@ public:
     uint64_t isolated_rounds = 0;
     /// Times the map grew.
     uint64_t map_growths = 0;
+    /// Rounds that deleted keys of a `delete_all` spread over several rounds.
+    uint64_t delete_rounds = 0;
+    /// The longest write transaction (from begin to committed) in
+    /// microseconds.
+    uint64_t longest_transaction_us = 0;
   };
 
   // -- constructors, destructors, and assignment operators --------------------
 
-  /// Starts the writer thread of `env` (called by `storage_engine`).
-  explicit commit_writer(std::shared_ptr<detail::environment> env);
+  /// Starts the writer thread of `env` (called by `storage_engine`), which
+  /// first resumes the deletions `env` has markers of.
+  explicit commit_writer(std::shared_ptr<detail::environment> env,
+                         size_t delete_chunk_keys = 10000);
 
   commit_writer(const commit_writer&) = delete;
   commit_writer& operator=(const commit_writer&) = delete;
@@ -88,6 +102,9 @@ public:
   caf::error flush();
 
   /// Completes everything submitted so far and joins the thread. Idempotent.
+  /// A `delete_all` still under way fails with `errc::unavailable` (as do the
+  /// write sets of its object waiting behind it); it resumes at the next
+  /// start, and its object reads as empty meanwhile.
   void stop();
 
 private:

@@ -133,10 +133,12 @@ public:
   // -- alarms -----------------------------------------------------------------
 
   /// Returns up to `max` committed alarms of the environment of `j` due at or
-  /// before `until_ms`, earliest first. Empty if the environment does not
-  /// exist.
+  /// before `until_ms`, earliest first (ordered by time, namespace number,
+  /// object). With `after`, only alarms ordered after it: a scan resumes
+  /// where the last one stopped. Empty if the environment does not exist.
   caf::expected<std::vector<alarm_entry>>
-  due_alarms(jurisdiction j, int64_t until_ms, size_t max);
+  due_alarms(jurisdiction j, int64_t until_ms, size_t max,
+             const std::optional<alarm_entry>& after = std::nullopt);
 
   /// Returns all committed alarms of the environment of `j` (for recovery
   /// at startup), earliest first.

@@ -27,6 +27,11 @@ struct storage_options {
   /// larger backlogs are committed in several transactions.
   size_t max_batch_bytes = size_t{64} << 20;
 
+  /// Keys of an object that one commit round deletes at most during its
+  /// `delete_all`: larger objects are deleted over several rounds, so that
+  /// the commits of other objects do not wait for one large deletion.
+  size_t delete_chunk_keys = 10000;
+
   /// Opens existing environments for reading only: no `owner.lock`, no
   /// commit writer, nothing created, so it works while another process (a
   /// running deployment) has the data directory open. Every write fails
