@@ -1,5 +1,6 @@
 #include "connection.hpp"
 
+#include <algorithm>
 #include <string_view>
 #include <utility>
 
@@ -43,25 +44,42 @@ constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
 
 // -- connection ---------------------------------------------------------------
 
-connection::connection(server_state& st, worker& w, socket_type socket)
+connection::connection(server_state& st, worker& w, socket_type socket,
+                       bool refused)
     : st_(st),
       w_(w),
       socket_(std::move(socket)),
-      last_progress_(clock_type::now()) {
+      // Bounds what a client can make the server buffer before the parser
+      // takes it: without it a chunk-size line ("5;eeee...") or a trailer
+      // grows without limit (no header or body limit applies to them).
+      buffer_(st.input_limit()),
+      last_progress_(clock_type::now()),
+      refused_(refused) {
   // nop
 }
 
 void connection::start() {
+  w_.conns.emplace(this, weak_from_this());
+  registered_ = true;
   if (w_.draining || w_.stopping) {
     close();
     return;
   }
-  w_.conns.emplace(this, weak_from_this());
-  registered_ = true;
-  ++st_.connections;
   // Responses are small and latency matters: no Nagle delay.
   error_code ec;
   socket_.set_option(tcp::no_delay{true}, ec);
+  if (refused_) {
+    // Said at once, before the client sends anything: it need not wait for
+    // a read timeout to learn the server is full.
+    no_more_reads_ = true;
+    respond(error_response(503,
+                           "too many connections (at most " +
+                               std::to_string(st_.opts.max_connections) +
+                               "): try again later",
+                           true),
+            false);
+    return;
+  }
   do_read();
 }
 
@@ -141,9 +159,12 @@ void connection::on_read_error(error_code ec) {
   }
   if (ec == bhttp::error::end_of_stream ||
       ec == bhttp::error::partial_message || ec == net::error::eof) {
-    // The client is done sending; answer what it already asked.
     no_more_reads_ = true;
-    if (pending_.empty() && !writing_)
+    // A client that closes while its requests are with their objects has
+    // left (a half-close cannot be told apart from a close; nginx decides
+    // the same): forget them rather than hold their state, and keep
+    // shutdown waiting, until the objects answer.
+    if ((pending_.empty() && !writing_) || awaiting_objects())
       close();
     return;
   }
@@ -161,6 +182,11 @@ void connection::on_read_error(error_code ec) {
   else if (ec == bhttp::error::header_limit)
     respond(error_response(431, "request head larger than " +
                                     std::to_string(st_.opts.header_limit) +
+                                    " bytes"),
+            false);
+  else if (ec == bhttp::error::buffer_overflow)
+    respond(error_response(431, "chunk header or trailer larger than " +
+                                    std::to_string(st_.input_limit()) +
                                     " bytes"),
             false);
   else
@@ -208,6 +234,14 @@ void connection::on_request() {
     std::string text = "no binding named ";
     append_json_string(text, parsed.binding);
     finish_here(error_response(404, text));
+    return;
+  }
+  if (st_.in_flight >= st_.opts.max_in_flight) {
+    // Refused before anything is queued, so memory stays bounded however
+    // fast clients send.
+    finish_here(error_response(
+        503, "Server is overloaded. Too many requests in flight.", false,
+        true));
     return;
   }
   ex->target = i->second.get();
@@ -382,13 +416,27 @@ void connection::close() {
   closed_ = true;
   error_code ec;
   socket_.close(ec);
+  // Nobody is left to answer: forget requests still with their objects
+  // (their replies find nothing) instead of holding them until they answer.
+  for (auto& ex : pending_)
+    if (!ex->ready && ex->request_id != 0 &&
+        w_.waiting.erase(ex->request_id) > 0)
+      --st_.in_flight;
   // Exchanges own the connection and it owns them: break the cycle.
   pending_.clear();
   if (registered_) {
     registered_ = false;
     w_.conns.erase(this);
-    --st_.connections;
   }
+  if (counted_) {
+    counted_ = false;
+    --(refused_ ? st_.refusing : st_.connections);
+  }
+}
+
+bool connection::awaiting_objects() const {
+  return std::any_of(pending_.begin(), pending_.end(),
+                     [](auto& ex) { return !ex->ready; });
 }
 
 bool connection::timed_out(clock_type::time_point now) const {
