@@ -135,6 +135,26 @@ BOOST_AUTO_TEST_CASE(sigterm_under_load_stops_in_bounded_time_losing_nothing) {
           // Refused once the listener closed.
         }
       });
+    // Clients that create objects as fast as they can (a fresh name each
+    // time), pipelining without waiting.
+    for (int i = 0; i < 2; ++i)
+      load.emplace_back([&, i, round] {
+        try {
+          client c{srv.port()};
+          for (int n = 0; !stop && n < 100; ++n) {
+            std::string batch;
+            for (int k = 0; k < 100; ++k)
+              batch += client::format(
+                  "GET", "/counter/fresh-" + std::to_string(round) + "-" +
+                             std::to_string(i) + "-" +
+                             std::to_string(n * 100 + k) + "/inc");
+            if (c.stream(batch, batch.size(), 500ms) != batch.size())
+              return;
+          }
+        } catch (const std::exception&) {
+          // Refused once the listener closed.
+        }
+      });
     // Idle connections and clients that pipeline without reading.
     std::vector<std::unique_ptr<client>> idle;
     for (int i = 0; i < 100; ++i)
