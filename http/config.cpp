@@ -28,7 +28,9 @@ void add_options(caf::config_option_set& opts) {
       .add<size_t>("max-connections",
                    "open connections at most, then 503 (0: from the fd limit)")
       .add<size_t>("max-in-flight",
-                   "requests awaiting objects at most, then 503 overloaded");
+                   "requests awaiting objects at most, then 503 overloaded")
+      .add<size_t>("max-in-flight-bytes",
+                   "bytes of requests awaiting objects at most, then 503");
 }
 
 config::config() {
@@ -57,6 +59,9 @@ server_options::from_config(const caf::actor_system_config& cfg) {
   x.max_connections =
       caf::get_or(cfg, "http.max-connections", x.max_connections);
   x.max_in_flight = caf::get_or(cfg, "http.max-in-flight", x.max_in_flight);
+  x.max_in_flight_bytes =
+      caf::get_or(cfg, "http.max-in-flight-bytes",
+                  static_cast<size_t>(x.max_in_flight_bytes));
   if (x.address.empty())
     return fail("http.address must not be empty");
   if (x.threads == 0 || x.threads > 1024)

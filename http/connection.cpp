@@ -236,14 +236,6 @@ void connection::on_request() {
     finish_here(error_response(404, text));
     return;
   }
-  if (st_.in_flight >= st_.opts.max_in_flight) {
-    // Refused before anything is queued, so memory stays bounded however
-    // fast clients send.
-    finish_here(error_response(
-        503, "Server is overloaded. Too many requests in flight.", false,
-        true));
-    return;
-  }
   ex->target = i->second.get();
   ex->ref = std::move(parsed.object);
   auto& req = ex->request;
@@ -254,6 +246,17 @@ void connection::on_request() {
     req.headers.emplace_back(std::string{view(field.name_string())},
                              std::string{view(field.value())});
   req.body = std::move(msg.body());
+  ex->bytes = req.method.size() + req.url.size() + req.body.size();
+  for (auto& [name, value] : req.headers)
+    ex->bytes += name.size() + value.size();
+  if (!admit(*ex)) {
+    // Refused before anything is queued, so memory stays bounded however
+    // fast clients send.
+    finish_here(error_response(
+        503, "Server is overloaded. Too many requests in flight.", false,
+        true));
+    return;
+  }
   // The reply comes back on this thread (see worker::on_reply).
   auto mid = w_.next_request_id();
   if (auto err = ex->target->dispatch(*ex, w_.companion, mid)) {
@@ -266,11 +269,25 @@ void connection::on_request() {
   pending_.push_back(ex);
   w_.waiting.emplace(ex->request_id, ex);
   ++st_.in_flight;
+  st_.in_flight_bytes += ex->bytes;
   do_read();
 }
 
+bool connection::admit(const detail::exchange& ex) const {
+  if (st_.in_flight >= st_.opts.max_in_flight)
+    return false;
+  // One request alone always fits, however large its body.
+  auto bytes = st_.in_flight_bytes.load();
+  return bytes == 0 || bytes + ex.bytes <= st_.opts.max_in_flight_bytes;
+}
+
+void connection::forget(const detail::exchange& ex) {
+  if (ex.request_id != 0 && w_.waiting.erase(ex.request_id) > 0)
+    release(st_, ex);
+}
+
 void connection::on_ready(detail::exchange_ptr ex, fetch_response resp) {
-  --st_.in_flight;
+  release(st_, *ex);
   if (closed_ || ex->ready)
     return;
   ex->response = std::move(resp);
@@ -284,9 +301,7 @@ void connection::expire_requests(clock_type::time_point now) {
   auto expired = false;
   for (auto& ex : pending_) {
     if (!ex->ready && ex->deadline <= now) {
-      // A late reply finds nothing to complete.
-      if (w_.waiting.erase(ex->request_id) > 0)
-        --st_.in_flight;
+      forget(*ex);
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
           st_.opts.request_timeout);
       ex->response = error_response(504,
@@ -419,9 +434,8 @@ void connection::close() {
   // Nobody is left to answer: forget requests still with their objects
   // (their replies find nothing) instead of holding them until they answer.
   for (auto& ex : pending_)
-    if (!ex->ready && ex->request_id != 0 &&
-        w_.waiting.erase(ex->request_id) > 0)
-      --st_.in_flight;
+    if (!ex->ready)
+      forget(*ex);
   // Exchanges own the connection and it owns them: break the cycle.
   pending_.clear();
   if (registered_) {

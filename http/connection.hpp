@@ -102,6 +102,9 @@ struct server_state {
   /// Requests sent to objects and not yet back on their connection (those
   /// of closed connections are forgotten, so not counted).
   std::atomic<size_t> in_flight{0};
+  /// Bytes of the requests counted in `in_flight` (method, target, headers,
+  /// body), which sit in the objects' mailboxes.
+  std::atomic<size_t> in_flight_bytes{0};
   /// Admitted connections, counted by the acceptor when it admits them.
   std::atomic<size_t> connections{0};
   /// Connections over the cap still being told `503` (at most
@@ -138,6 +141,8 @@ public:
   /// on the connection's thread once the exchange was sent: `finish` posts
   /// the outcome there.
   bool ready = false;
+  /// What it adds to `server_state::in_flight_bytes` while sent.
+  size_t bytes = 0;
   /// Request properties that shape the response.
   unsigned version = 11;
   bool keep_alive = true;
@@ -145,6 +150,12 @@ public:
 };
 
 } // namespace detail
+
+/// Uncounts `ex`, whose object answered or which was forgotten.
+inline void release(server_state& st, const detail::exchange& ex) {
+  --st.in_flight;
+  st.in_flight_bytes -= ex.bytes;
+}
 
 /// One client connection: reads requests (several may be in flight:
 /// pipelining), sends them to their objects and writes the responses in
@@ -199,6 +210,13 @@ private:
 
   /// Whether a request of this connection awaits its object.
   bool awaiting_objects() const;
+
+  /// Drops `ex` from the requests whose replies are awaited, if it is there:
+  /// a later reply finds nothing.
+  void forget(const detail::exchange& ex);
+
+  /// Whether the server can take `ex` now (else it answers 503 overloaded).
+  bool admit(const detail::exchange& ex) const;
 
   void on_request();
 

@@ -140,6 +140,43 @@ BOOST_AUTO_TEST_CASE(a_client_that_never_reads_cannot_grow_the_server) {
   BOOST_CHECK_EQUAL(r->body().size(), body.size());
 }
 
+BOOST_AUTO_TEST_CASE(bodies_in_flight_are_bounded_in_bytes) {
+  durable::http::server_options opts;
+  opts.max_in_flight_bytes = 1024 * 1024;
+  fixture fx{opts};
+  auto body = std::string(400 * 1024, 'q');
+  // Two requests with 400 KiB bodies wait at slow objects: 800 KiB held.
+  std::vector<std::unique_ptr<client>> holders;
+  for (auto name : {"a", "b"}) {
+    holders.push_back(std::make_unique<client>(fx.port()));
+    holders.back()->send(client::format(
+        "POST", std::string{"/echo/"} + name + "/sleep?ms=1500", body));
+  }
+  BOOST_REQUIRE(eventually([&] { return fx.srv->pending_requests() == 2; }));
+  // A third does not fit: refused at once, before it reaches the object.
+  client c{fx.port()};
+  auto r = c.request("POST", "/echo/c/inc", body);
+  BOOST_REQUIRE(r);
+  BOOST_CHECK_EQUAL(r->result_int(), 503);
+  BOOST_CHECK_EQUAL(
+      r->body(),
+      error_body("Server is overloaded. Too many requests in flight.", false,
+                 true));
+  // A small one still fits, and once the others are answered, so does it.
+  r = c.request("GET", "/echo/c/inc");
+  BOOST_REQUIRE(r);
+  BOOST_CHECK_EQUAL(r->result_int(), 200);
+  for (auto& h : holders) {
+    r = h->read();
+    BOOST_REQUIRE(r);
+    BOOST_CHECK_EQUAL(r->result_int(), 200);
+  }
+  r = c.request("POST", "/echo/c/inc", body);
+  BOOST_REQUIRE(r);
+  BOOST_CHECK_EQUAL(r->result_int(), 200);
+  BOOST_CHECK_EQUAL(header(*r, "x-count"), "2");
+}
+
 // -- connections --------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(connections_over_the_cap_get_503_at_once) {

@@ -55,6 +55,9 @@ struct server_options {
   /// it a request gets `503` with `"overloaded": true` at once instead of
   /// queueing. Bounds what the front door can push into the runtime.
   size_t max_in_flight = 4096;
+  /// Bytes of those requests (method, target, headers, body) at most, the
+  /// same way; a single request is always taken (see `body_limit`).
+  uint64_t max_in_flight_bytes = 64 * 1024 * 1024;
   /// Reads the `http.*` options of `cfg`, defaults for what is absent.
   static caf::expected<server_options>
   from_config(const caf::actor_system_config& cfg);
@@ -87,7 +90,8 @@ struct server_options {
 /// or pipelined requests not yet parsed) to `header_limit` + 16 KiB (more
 /// gets 431), a body to `body_limit` (413), its requests in flight to
 /// `max_pipelined` (then the server stops reading it), all requests in
-/// flight to `max_in_flight` (503, overloaded), connections to
+/// flight to `max_in_flight` and `max_in_flight_bytes` (503, overloaded),
+/// connections to
 /// `max_connections` (503). A client that closes (or half-closes) its
 /// connection while requests of it are in flight is taken as gone, as
 /// nginx does: those requests are forgotten. Each I/O thread sends requests
