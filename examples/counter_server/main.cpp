@@ -27,6 +27,7 @@
 #include <vector>
 
 #include <pthread.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "../counter/counter.hpp"
@@ -71,6 +72,17 @@ void start_watchdog(sigset_t signals, caf::timespan limit) {
   }}.detach();
 }
 
+/// Lifts the soft descriptor limit to the hard one: the connection cap
+/// (`http.max-connections`, by default from the soft limit) then allows as
+/// many clients as the system lets this process have.
+void raise_fd_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
 int fail(const std::string& what) {
   std::fprintf(stderr, "counter_server: %s\n", what.c_str());
   return EXIT_FAILURE;
@@ -112,6 +124,7 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  raise_fd_limit();
   server_config cfg;
   // CAF starts at least four scheduler threads; on a small machine the
   // extra polling workers compete with the I/O thread (~10% fewer
