@@ -1,6 +1,7 @@
 #include "connection.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <string_view>
 #include <utility>
 
@@ -9,6 +10,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <caf/send.hpp>
 
@@ -84,9 +86,12 @@ void connection::start() {
 }
 
 void connection::do_read() {
-  if (closed_ || reading_ || no_more_reads_ ||
-      pending_.size() >= st_.opts.max_pipelined)
+  if (closed_ || reading_ || no_more_reads_)
     return;
+  if (pending_.size() >= st_.opts.max_pipelined) {
+    watch_for_close();
+    return;
+  }
   reading_ = true;
   parser_.emplace();
   parser_->body_limit(st_.opts.body_limit);
@@ -418,6 +423,29 @@ void connection::drain() {
   no_more_reads_ = true;
   if (pending_.empty() && !writing_)
     close();
+  else
+    watch_for_close();
+}
+
+void connection::watch_for_close() {
+  if (watching_ || closed_ || reading_ || lingering_ || !awaiting_objects())
+    return;
+  watching_ = true;
+  socket_.async_wait(tcp::socket::wait_read,
+                     [self = shared_from_this()](error_code ec) {
+                       self->watching_ = false;
+                       if (ec || self->closed_)
+                         return;
+                       // Readable: either more requests (read once there is
+                       // room) or the end of the stream, which only a peek
+                       // tells apart.
+                       char scratch;
+                       auto n = ::recv(self->socket_.native_handle(), &scratch,
+                                       1, MSG_PEEK | MSG_DONTWAIT);
+                       if (n == 0 || (n < 0 && errno != EAGAIN &&
+                                      errno != EWOULDBLOCK && errno != EINTR))
+                         self->close();
+                     });
 }
 
 void connection::stop_now() {

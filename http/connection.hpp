@@ -215,6 +215,11 @@ private:
   /// a later reply finds nothing.
   void forget(const detail::exchange& ex);
 
+  /// While the connection is not read (its pipeline is full, or the server
+  /// drains) but has requests at objects: closes it as soon as the client
+  /// goes away, so those are forgotten then, not when the objects answer.
+  void watch_for_close();
+
   /// Whether the server can take `ex` now (else it answers 503 overloaded).
   bool admit(const detail::exchange& ex) const;
 
@@ -251,6 +256,7 @@ private:
   bool closed_ = false;
   bool registered_ = false;
   bool refused_ = false;
+  bool watching_ = false;
   bool counted_ = true;
 };
 

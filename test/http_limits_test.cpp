@@ -260,6 +260,25 @@ BOOST_AUTO_TEST_CASE(requests_of_clients_that_left_are_forgotten) {
   BOOST_CHECK_LT(slept - finished_before, 20);
 }
 
+BOOST_AUTO_TEST_CASE(clients_that_left_are_noticed_while_not_read) {
+  durable::http::server_options opts;
+  opts.max_pipelined = 2;
+  fixture fx{opts};
+  auto finished_before = slept.load();
+  {
+    // Two slow requests fill this client's pipeline: the server stops
+    // reading it, so only watching the socket tells when it leaves.
+    client c{fx.port()};
+    c.send(client::format("GET", "/echo/paused/sleep?ms=2000") +
+           client::format("GET", "/echo/paused/sleep?ms=2000"));
+    BOOST_REQUIRE(eventually([&] { return fx.srv->pending_requests() == 2; }));
+  }
+  // Noticed at once, not when the first answer fails to go out.
+  BOOST_REQUIRE(eventually([&] { return fx.srv->pending_requests() == 0; }));
+  BOOST_CHECK_EQUAL(slept - finished_before, 0);
+  BOOST_CHECK_EQUAL(fx.srv->connections(), 0u);
+}
+
 // -- stopping -----------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(stop_is_bounded_whatever_the_clients_do) {
