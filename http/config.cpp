@@ -24,7 +24,13 @@ void add_options(caf::config_option_set& opts) {
                           "per request read, and idle keep-alive, limit")
       .add<caf::timespan>("shutdown-timeout",
                           "how long stopping waits for objects")
-      .add<size_t>("max-pipelined", "requests in flight per connection");
+      .add<size_t>("max-pipelined", "requests in flight per connection")
+      .add<size_t>("max-connections",
+                   "open connections at most, then 503 (0: from the fd limit)")
+      .add<size_t>("max-in-flight",
+                   "requests awaiting objects at most, then 503 overloaded")
+      .add<size_t>("max-in-flight-bytes",
+                   "bytes of requests awaiting objects at most, then 503");
 }
 
 config::config() {
@@ -50,6 +56,12 @@ server_options::from_config(const caf::actor_system_config& cfg) {
   x.shutdown_timeout =
       caf::get_or(cfg, "http.shutdown-timeout", x.shutdown_timeout);
   x.max_pipelined = caf::get_or(cfg, "http.max-pipelined", x.max_pipelined);
+  x.max_connections =
+      caf::get_or(cfg, "http.max-connections", x.max_connections);
+  x.max_in_flight = caf::get_or(cfg, "http.max-in-flight", x.max_in_flight);
+  x.max_in_flight_bytes =
+      caf::get_or(cfg, "http.max-in-flight-bytes",
+                  static_cast<size_t>(x.max_in_flight_bytes));
   if (x.address.empty())
     return fail("http.address must not be empty");
   if (x.threads == 0 || x.threads > 1024)
@@ -64,6 +76,8 @@ server_options::from_config(const caf::actor_system_config& cfg) {
     return fail("http.shutdown-timeout must not be negative");
   if (x.max_pipelined == 0)
     return fail("http.max-pipelined must be at least 1");
+  if (x.max_in_flight == 0)
+    return fail("http.max-in-flight must be at least 1");
   return x;
 }
 

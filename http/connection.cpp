@@ -1,5 +1,7 @@
 #include "connection.hpp"
 
+#include <algorithm>
+#include <cerrno>
 #include <string_view>
 #include <utility>
 
@@ -8,6 +10,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <caf/send.hpp>
 
@@ -43,32 +46,52 @@ constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
 
 // -- connection ---------------------------------------------------------------
 
-connection::connection(server_state& st, worker& w, socket_type socket)
+connection::connection(server_state& st, worker& w, socket_type socket,
+                       bool refused)
     : st_(st),
       w_(w),
       socket_(std::move(socket)),
-      last_progress_(clock_type::now()) {
+      // Bounds what a client can make the server buffer before the parser
+      // takes it: without it a chunk-size line ("5;eeee...") or a trailer
+      // grows without limit (no header or body limit applies to them).
+      buffer_(st.input_limit()),
+      last_progress_(clock_type::now()),
+      refused_(refused) {
   // nop
 }
 
 void connection::start() {
+  w_.conns.emplace(this, weak_from_this());
+  registered_ = true;
   if (w_.draining || w_.stopping) {
     close();
     return;
   }
-  w_.conns.emplace(this, weak_from_this());
-  registered_ = true;
-  ++st_.connections;
   // Responses are small and latency matters: no Nagle delay.
   error_code ec;
   socket_.set_option(tcp::no_delay{true}, ec);
+  if (refused_) {
+    // Said at once, before the client sends anything: it need not wait for
+    // a read timeout to learn the server is full.
+    no_more_reads_ = true;
+    respond(error_response(503,
+                           "too many connections (at most " +
+                               std::to_string(st_.opts.max_connections) +
+                               "): try again later",
+                           true),
+            false);
+    return;
+  }
   do_read();
 }
 
 void connection::do_read() {
-  if (closed_ || reading_ || no_more_reads_ ||
-      pending_.size() >= st_.opts.max_pipelined)
+  if (closed_ || reading_ || no_more_reads_)
     return;
+  if (pending_.size() >= st_.opts.max_pipelined) {
+    watch_for_close();
+    return;
+  }
   reading_ = true;
   parser_.emplace();
   parser_->body_limit(st_.opts.body_limit);
@@ -141,9 +164,12 @@ void connection::on_read_error(error_code ec) {
   }
   if (ec == bhttp::error::end_of_stream ||
       ec == bhttp::error::partial_message || ec == net::error::eof) {
-    // The client is done sending; answer what it already asked.
     no_more_reads_ = true;
-    if (pending_.empty() && !writing_)
+    // A client that closes while its requests are with their objects has
+    // left (a half-close cannot be told apart from a close; nginx decides
+    // the same): forget them rather than hold their state, and keep
+    // shutdown waiting, until the objects answer.
+    if ((pending_.empty() && !writing_) || awaiting_objects())
       close();
     return;
   }
@@ -161,6 +187,11 @@ void connection::on_read_error(error_code ec) {
   else if (ec == bhttp::error::header_limit)
     respond(error_response(431, "request head larger than " +
                                     std::to_string(st_.opts.header_limit) +
+                                    " bytes"),
+            false);
+  else if (ec == bhttp::error::buffer_overflow)
+    respond(error_response(431, "chunk header or trailer larger than " +
+                                    std::to_string(st_.input_limit()) +
                                     " bytes"),
             false);
   else
@@ -220,6 +251,17 @@ void connection::on_request() {
     req.headers.emplace_back(std::string{view(field.name_string())},
                              std::string{view(field.value())});
   req.body = std::move(msg.body());
+  ex->bytes = req.method.size() + req.url.size() + req.body.size();
+  for (auto& [name, value] : req.headers)
+    ex->bytes += name.size() + value.size();
+  if (!admit(*ex)) {
+    // Refused before anything is queued, so memory stays bounded however
+    // fast clients send.
+    finish_here(error_response(
+        503, "Server is overloaded. Too many requests in flight.", false,
+        true));
+    return;
+  }
   // The reply comes back on this thread (see worker::on_reply).
   auto mid = w_.next_request_id();
   if (auto err = ex->target->dispatch(*ex, w_.companion, mid)) {
@@ -232,11 +274,25 @@ void connection::on_request() {
   pending_.push_back(ex);
   w_.waiting.emplace(ex->request_id, ex);
   ++st_.in_flight;
+  st_.in_flight_bytes += ex->bytes;
   do_read();
 }
 
+bool connection::admit(const detail::exchange& ex) const {
+  if (st_.in_flight >= st_.opts.max_in_flight)
+    return false;
+  // One request alone always fits, however large its body.
+  auto bytes = st_.in_flight_bytes.load();
+  return bytes == 0 || bytes + ex.bytes <= st_.opts.max_in_flight_bytes;
+}
+
+void connection::forget(const detail::exchange& ex) {
+  if (ex.request_id != 0 && w_.waiting.erase(ex.request_id) > 0)
+    release(st_, ex);
+}
+
 void connection::on_ready(detail::exchange_ptr ex, fetch_response resp) {
-  --st_.in_flight;
+  release(st_, *ex);
   if (closed_ || ex->ready)
     return;
   ex->response = std::move(resp);
@@ -250,9 +306,7 @@ void connection::expire_requests(clock_type::time_point now) {
   auto expired = false;
   for (auto& ex : pending_) {
     if (!ex->ready && ex->deadline <= now) {
-      // A late reply finds nothing to complete.
-      if (w_.waiting.erase(ex->request_id) > 0)
-        --st_.in_flight;
+      forget(*ex);
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
           st_.opts.request_timeout);
       ex->response = error_response(504,
@@ -369,6 +423,29 @@ void connection::drain() {
   no_more_reads_ = true;
   if (pending_.empty() && !writing_)
     close();
+  else
+    watch_for_close();
+}
+
+void connection::watch_for_close() {
+  if (watching_ || closed_ || reading_ || lingering_ || !awaiting_objects())
+    return;
+  watching_ = true;
+  socket_.async_wait(tcp::socket::wait_read,
+                     [self = shared_from_this()](error_code ec) {
+                       self->watching_ = false;
+                       if (ec || self->closed_)
+                         return;
+                       // Readable: either more requests (read once there is
+                       // room) or the end of the stream, which only a peek
+                       // tells apart.
+                       char scratch;
+                       auto n = ::recv(self->socket_.native_handle(), &scratch,
+                                       1, MSG_PEEK | MSG_DONTWAIT);
+                       if (n == 0 || (n < 0 && errno != EAGAIN &&
+                                      errno != EWOULDBLOCK && errno != EINTR))
+                         self->close();
+                     });
 }
 
 void connection::stop_now() {
@@ -382,13 +459,26 @@ void connection::close() {
   closed_ = true;
   error_code ec;
   socket_.close(ec);
+  // Nobody is left to answer: forget requests still with their objects
+  // (their replies find nothing) instead of holding them until they answer.
+  for (auto& ex : pending_)
+    if (!ex->ready)
+      forget(*ex);
   // Exchanges own the connection and it owns them: break the cycle.
   pending_.clear();
   if (registered_) {
     registered_ = false;
     w_.conns.erase(this);
-    --st_.connections;
   }
+  if (counted_) {
+    counted_ = false;
+    --(refused_ ? st_.refusing : st_.connections);
+  }
+}
+
+bool connection::awaiting_objects() const {
+  return std::any_of(pending_.begin(), pending_.end(),
+                     [](auto& ex) { return !ex->ready; });
 }
 
 bool connection::timed_out(clock_type::time_point now) const {

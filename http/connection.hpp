@@ -99,9 +99,26 @@ struct server_state {
   std::map<std::string, std::shared_ptr<detail::binding>, std::less<>> bindings;
   /// Answers `/admin/...` if set (see `server::serve_admin`).
   const namespace_registry* registry = nullptr;
-  /// Requests sent to objects and not yet back on their connection.
+  /// Requests sent to objects and not yet back on their connection (those
+  /// of closed connections are forgotten, so not counted).
   std::atomic<size_t> in_flight{0};
+  /// Bytes of the requests counted in `in_flight` (method, target, headers,
+  /// body), which sit in the objects' mailboxes.
+  std::atomic<size_t> in_flight_bytes{0};
+  /// Admitted connections, counted by the acceptor when it admits them.
   std::atomic<size_t> connections{0};
+  /// Connections over the cap still being told `503` (at most
+  /// `refusal_slots`; beyond, they are closed right after accept).
+  std::atomic<size_t> refusing{0};
+
+  /// Refused connections given a `503` at once; each lingers at most a
+  /// second, so they take few descriptors.
+  static constexpr size_t refusal_slots = 64;
+
+  /// Largest unparsed input a connection buffers: a request head, or a
+  /// chunk-size line with its extensions, or a trailer, plus room for one
+  /// read. Bodies do not count (the parser moves them out as they come).
+  size_t input_limit() const { return opts.header_limit + 16 * 1024; }
 };
 
 namespace detail {
@@ -124,6 +141,8 @@ public:
   /// on the connection's thread once the exchange was sent: `finish` posts
   /// the outcome there.
   bool ready = false;
+  /// What it adds to `server_state::in_flight_bytes` while sent.
+  size_t bytes = 0;
   /// Request properties that shape the response.
   unsigned version = 11;
   bool keep_alive = true;
@@ -132,14 +151,25 @@ public:
 
 } // namespace detail
 
+/// Uncounts `ex`, whose object answered or which was forgotten.
+inline void release(server_state& st, const detail::exchange& ex) {
+  --st.in_flight;
+  st.in_flight_bytes -= ex.bytes;
+}
+
 /// One client connection: reads requests (several may be in flight:
 /// pipelining), sends them to their objects and writes the responses in
 /// request order. Lives on one worker's thread; `on_ready` is posted there.
 class connection : public std::enable_shared_from_this<connection> {
 public:
-  connection(server_state& st, worker& w, socket_type socket);
+  /// A connection admitted under the cap, or (`refused`) one over it that
+  /// only gets a `503`. The acceptor counted it already (`connections` or
+  /// `refusing`); `close` uncounts it.
+  connection(server_state& st, worker& w, socket_type socket,
+             bool refused = false);
 
-  /// Registers with the worker and starts reading. Worker thread.
+  /// Registers with the worker and starts reading, or answers `503` and
+  /// closes if refused. Worker thread.
   void start();
 
   /// Completes `ex` with `resp` (the object's reply), unless it timed out
@@ -178,6 +208,21 @@ private:
 
   void on_read_error(boost::system::error_code ec);
 
+  /// Whether a request of this connection awaits its object.
+  bool awaiting_objects() const;
+
+  /// Drops `ex` from the requests whose replies are awaited, if it is there:
+  /// a later reply finds nothing.
+  void forget(const detail::exchange& ex);
+
+  /// While the connection is not read (its pipeline is full, or the server
+  /// drains) but has requests at objects: closes it as soon as the client
+  /// goes away, so those are forgotten then, not when the objects answer.
+  void watch_for_close();
+
+  /// Whether the server can take `ex` now (else it answers 503 overloaded).
+  bool admit(const detail::exchange& ex) const;
+
   void on_request();
 
   /// Queues a response the server makes itself, in request order.
@@ -210,6 +255,9 @@ private:
   bool lingering_ = false;
   bool closed_ = false;
   bool registered_ = false;
+  bool refused_ = false;
+  bool watching_ = false;
+  bool counted_ = true;
 };
 
 } // namespace durable::http

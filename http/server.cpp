@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <exception>
 
+#include <sys/resource.h>
+
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 
@@ -30,6 +32,19 @@ std::vector<std::shared_ptr<connection>> snapshot(worker& w) {
     if (auto conn = entry.second.lock())
       result.push_back(std::move(conn));
   return result;
+}
+
+/// Below the descriptor limit by a reserve for LMDB, logs, the refusal
+/// slots and the application's own files, and at most 10 000.
+size_t default_max_connections() {
+  constexpr rlim_t reserve = 256;
+  constexpr rlim_t most = 10'000;
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY)
+    return most;
+  if (lim.rlim_cur <= reserve + 16)
+    return 16;
+  return static_cast<size_t>(std::min(lim.rlim_cur - reserve, most));
 }
 
 } // namespace
@@ -81,7 +96,23 @@ void server::impl::do_accept() {
       });
       return;
     }
-    auto conn = std::make_shared<connection>(st, target, std::move(*socket));
+    // Counted here, not on the worker, so that a burst of accepts cannot
+    // overshoot the cap before the workers catch up.
+    auto refused = false;
+    if (++st.connections > st.opts.max_connections) {
+      --st.connections;
+      if (++st.refusing > server_state::refusal_slots) {
+        // Refusing too: close at once, the client sees the connection end.
+        --st.refusing;
+        error_code ignored;
+        socket->close(ignored);
+        do_accept();
+        return;
+      }
+      refused = true;
+    }
+    auto conn =
+        std::make_shared<connection>(st, target, std::move(*socket), refused);
     net::post(target.ioc, [conn] { conn->start(); });
     do_accept();
   });
@@ -167,6 +198,8 @@ caf::error server::start() {
     return make_error(errc::invalid_argument,
                       "durable::http::server: threads and max_pipelined "
                       "must be at least 1");
+  if (opts.max_connections == 0)
+    opts.max_connections = default_max_connections();
   error_code ec;
   auto addr = net::ip::make_address(opts.address, ec);
   if (ec)
@@ -283,6 +316,10 @@ const server_options& server::options() const noexcept {
 
 size_t server::connections() const noexcept {
   return impl_->st.connections;
+}
+
+size_t server::pending_requests() const noexcept {
+  return impl_->st.in_flight;
 }
 
 } // namespace durable::http

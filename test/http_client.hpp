@@ -4,6 +4,7 @@
 // on 127.0.0.1, raw bytes out (so tests can send malformed requests), Beast's
 // parser in, and a deadline on every operation.
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -20,6 +21,11 @@
 // (boost::optional content length) in sanitizer builds.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <boost/beast/http.hpp>
+
+#include <cerrno>
+
+#include <poll.h>
+#include <sys/socket.h>
 
 namespace durable::test {
 
@@ -71,6 +77,57 @@ public:
     if (!body.empty() || method == "POST" || method == "PUT")
       out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     return out + "\r\n" + body;
+  }
+
+  /// Sends `chunk` again and again, bypassing the event loop (so another
+  /// thread may `read` meanwhile), until `total` bytes went out, the server
+  /// stops taking them for `stall`, or the connection fails. Returns the
+  /// bytes sent.
+  size_t stream(const std::string& chunk, size_t total,
+                std::chrono::milliseconds stall = 2s) {
+    size_t sent = 0;
+    auto fd = socket_.native_handle();
+    while (sent < total) {
+      // Partial sends are common: go on where the last one stopped.
+      auto offset = sent % chunk.size();
+      auto n = ::send(fd, chunk.data() + offset,
+                      std::min(chunk.size() - offset, total - sent),
+                      MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        sent += static_cast<size_t>(n);
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        pollfd p{fd, POLLOUT, 0};
+        if (::poll(&p, 1, static_cast<int>(stall.count())) == 1 &&
+            (p.revents & POLLOUT) != 0)
+          continue;
+      }
+      break;
+    }
+    return sent;
+  }
+
+  /// Reads whatever arrives until the server closes (or `limit` passes
+  /// without an end).
+  std::string read_to_end(std::chrono::milliseconds limit = 5s) {
+    std::string out;
+    char scratch[4096];
+    for (;;) {
+      size_t n = 0;
+      auto ec = run(
+          [&](auto done) {
+            socket_.async_read_some(net::buffer(scratch),
+                                    [&n, done](auto ec, size_t k) mutable {
+                                      n = k;
+                                      done(ec, k);
+                                    });
+          },
+          limit);
+      out.append(scratch, n);
+      if (ec)
+        return out;
+    }
   }
 
   /// Whether the server closes the connection (EOF) within the deadline.

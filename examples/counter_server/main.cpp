@@ -10,9 +10,14 @@
 //   GET /admin/namespaces       lists the namespaces (?page=&per_page=)
 //
 // Prints "listening on ADDRESS:PORT" once it accepts connections and runs
-// until SIGINT or SIGTERM.
+// until SIGINT or SIGTERM. Stopping answers what is in flight (up to
+// http.shutdown-timeout) and is bounded: if it is not done
+// http.shutdown-timeout + 10 s after the signal, or on a second signal, the
+// process exits at once with status 1 (nothing acknowledged is lost: every
+// answer went out after its write was durable).
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -22,6 +27,8 @@
 #include <vector>
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #include "../counter/counter.hpp"
 #include "durable/config.hpp"
@@ -40,6 +47,41 @@ public:
                     "default [\"counter=counter\"]");
   }
 };
+
+/// Ends the process if stopping takes longer than `limit` or another stop
+/// signal comes: a stuck object or runtime must not keep a stopped server
+/// alive. Leaving without cleanup is safe for durability, since answers only
+/// leave once their writes are durable.
+void start_watchdog(sigset_t signals, caf::timespan limit) {
+  std::thread{[signals, limit] {
+    auto secs = std::chrono::duration_cast<std::chrono::seconds>(limit);
+    auto ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(limit - secs);
+    timespec timeout{static_cast<time_t>(secs.count()),
+                     static_cast<long>(ns.count())};
+    auto sig = sigtimedwait(&signals, nullptr, &timeout);
+    if (sig > 0)
+      std::fprintf(stderr, "counter_server: signal %d again, exiting now\n",
+                   sig);
+    else
+      std::fprintf(stderr,
+                   "counter_server: not stopped after %lld s, "
+                   "exiting now\n",
+                   static_cast<long long>(secs.count()));
+    std::_Exit(EXIT_FAILURE);
+  }}.detach();
+}
+
+/// Lifts the soft descriptor limit to the hard one: the connection cap
+/// (`http.max-connections`, by default from the soft limit) then allows as
+/// many clients as the system lets this process have.
+void raise_fd_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
 
 int fail(const std::string& what) {
   std::fprintf(stderr, "counter_server: %s\n", what.c_str());
@@ -82,6 +124,7 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  raise_fd_limit();
   server_config cfg;
   // CAF starts at least four scheduler threads; on a small machine the
   // extra polling workers compete with the I/O thread (~10% fewer
@@ -117,6 +160,8 @@ int main(int argc, char** argv) {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     std::fprintf(stderr, "counter_server: signal %d, stopping\n", sig);
+    start_watchdog(stop_signals,
+                   opts->shutdown_timeout + std::chrono::seconds{10});
     srv.stop();
   }
   dep->shutdown();

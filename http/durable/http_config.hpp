@@ -20,6 +20,9 @@ namespace durable::http {
 /// | read-timeout      | `30s`       | per request read / idle keep-alive   |
 /// | shutdown-timeout  | `5s`        | how long stop waits for objects      |
 /// | max-pipelined     | `32`        | requests in flight per connection    |
+/// | max-connections   | `0`         | open connections (0: from fd limit)  |
+/// | max-in-flight     | `4096`      | requests awaiting objects, all conns |
+/// | max-in-flight-bytes | `64 MiB`  | their bytes, all connections         |
 void add_options(caf::config_option_set& opts);
 
 /// A `durable::config` (all `durable.*` options) plus the `http.*` options.

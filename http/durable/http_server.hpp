@@ -46,7 +46,18 @@ struct server_options {
   /// Requests of one connection in flight at once (pipelining) before the
   /// server stops reading from it until responses went out.
   size_t max_pipelined = 32;
-
+  /// Open client connections at most; a client beyond gets an immediate
+  /// `503` (JSON body, `Connection: close`). 0 picks
+  /// `min(RLIMIT_NOFILE - 256, 10000)` at `start`, so that descriptors never
+  /// run out (an acceptor out of descriptors stalls every new client).
+  size_t max_connections = 0;
+  /// Requests awaiting their objects at once, over all connections; beyond
+  /// it a request gets `503` with `"overloaded": true` at once instead of
+  /// queueing. Bounds what the front door can push into the runtime.
+  size_t max_in_flight = 4096;
+  /// Bytes of those requests (method, target, headers, body) at most, the
+  /// same way; a single request is always taken (see `body_limit`).
+  uint64_t max_in_flight_bytes = 64 * 1024 * 1024;
   /// Reads the `http.*` options of `cfg`, defaults for what is absent.
   static caf::expected<server_options>
   from_config(const caf::actor_system_config& cfg);
@@ -74,10 +85,19 @@ struct server_options {
 /// unavailable, 504 when it did not answer within `request_timeout`.
 ///
 /// Keep-alive and pipelining are supported; responses of one connection go
-/// out in request order. Each I/O thread sends requests straight to the
-/// objects in the name of a CAF companion actor, whose replies are posted
-/// back to the thread (no blocking actor and no extra actor hop on the
-/// request path).
+/// out in request order. Everything a client can fill is bounded: its
+/// unparsed input (a request head, chunk-size line with extensions, trailer
+/// or pipelined requests not yet parsed) to `header_limit` + 16 KiB (more
+/// gets 431), a body to `body_limit` (413), its requests in flight to
+/// `max_pipelined` (then the server stops reading it), all requests in
+/// flight to `max_in_flight` and `max_in_flight_bytes` (503, overloaded),
+/// connections to
+/// `max_connections` (503). A client that closes (or half-closes) its
+/// connection while requests of it are in flight is taken as gone, as
+/// nginx does: those requests are forgotten. Each I/O thread sends requests
+/// straight to the objects in the name of a CAF companion actor, whose replies
+/// are posted back to the thread (no blocking actor and no extra actor hop on
+/// the request path).
 ///
 /// Destroy the server before the actor system and the deployment.
 class server {
@@ -120,8 +140,10 @@ public:
   caf::error start();
 
   /// Stops accepting, answers requests already in flight (waiting up to
-  /// `shutdown_timeout` for objects), closes all connections and joins the
-  /// I/O threads. Idempotent; call from a thread that is not an actor.
+  /// `shutdown_timeout` for objects; requests of clients that left are not
+  /// waited for), closes all connections and joins the I/O threads. Returns
+  /// within about `shutdown_timeout` plus one second whatever the clients
+  /// do. Idempotent; call from a thread that is not an actor.
   void stop();
 
   // -- properties -------------------------------------------------------------
@@ -133,8 +155,13 @@ public:
   /// The options the server runs with.
   const server_options& options() const noexcept;
 
-  /// Number of open client connections.
+  /// Number of open client connections (refused ones not counted).
   size_t connections() const noexcept;
+
+  /// Number of requests sent to objects whose answer is still awaited by a
+  /// connected client. A request whose client closed is forgotten at once:
+  /// its state is freed and the object's eventual reply dropped.
+  size_t pending_requests() const noexcept;
 
 private:
   struct impl;
