@@ -241,17 +241,27 @@ void namespace_core::route(const object_id& id, location_hint hint,
 // -- namespace actor side -----------------------------------------------------
 
 void namespace_core::slow_path_done(const object_id& id, live_object* fresh) {
-  auto& sh = shard_for(id);
-  std::unique_lock<std::shared_mutex> guard{sh.mtx};
-  auto i = sh.objects.find(id.bytes());
-  if (i == sh.objects.end())
-    return;
-  if (fresh != nullptr && fresh->actor)
-    i->second.obj = std::move(*fresh);
-  if (i->second.via_ns > 0)
-    --i->second.via_ns;
-  if (i->second.via_ns == 0 && !i->second.obj.actor)
-    sh.objects.erase(i);
+  caf::strong_actor_ptr late;
+  {
+    auto& sh = shard_for(id);
+    std::unique_lock<std::shared_mutex> guard{sh.mtx};
+    auto i = sh.objects.find(id.bytes());
+    if (i == sh.objects.end())
+      return;
+    if (fresh != nullptr && fresh->actor) {
+      // Spawned while shutdown collected the live objects: it was not
+      // among them, so it learns of the shutdown here.
+      if (closed_.load(std::memory_order_acquire))
+        late = fresh->actor;
+      i->second.obj = std::move(*fresh);
+    }
+    if (i->second.via_ns > 0)
+      --i->second.via_ns;
+    if (i->second.via_ns == 0 && !i->second.obj.actor)
+      sh.objects.erase(i);
+  }
+  if (late)
+    caf::anon_send_exit(late, caf::exit_reason::user_shutdown);
 }
 
 caf::result<caf::message> namespace_core::deliver(caf::event_based_actor* self,

@@ -11,11 +11,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "process_memory.hpp"
 #include "test_objects.hpp"
 
 using namespace std::chrono_literals;
@@ -23,47 +23,11 @@ using namespace test;
 
 namespace {
 
-using put_atom = caf::atom_constant<caf::atom("put")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
-using die_atom = caf::atom_constant<caf::atom("die")>;
-
-using writer_api =
-    caf::typed_actor<caf::replies_to<put_atom, int64_t>::with<int64_t>,
-                     caf::replies_to<get_atom>::with<int64_t>,
-                     caf::reacts_to<die_atom>>;
-
-/// Writes every value it is sent; replies leave after the fsync.
-class writer : public durable::object<writer_api> {
-public:
-  using object::object;
-
-  behavior_type make_behavior() override {
-    return {
-        [this](put_atom, int64_t x) {
-          storage().put_value("last", x);
-          return x;
-        },
-        [this](get_atom) {
-          auto x = storage().get_value<int64_t>("last");
-          return x && *x ? **x : int64_t{-1};
-        },
-        [this](die_atom) {
-          // Lets requests pile up, then ends abnormally with them queued.
-          std::this_thread::sleep_for(100ms);
-          quit(caf::sec::runtime_error);
-        },
-    };
-  }
-};
 
 /// Resident memory of this process in MiB.
 double rss_mib() {
-  std::ifstream in{"/proc/self/status"};
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stod(line.substr(6)) / 1024.0;
-  return 0;
+  return static_cast<double>(durable::test::rss_bytes()) / (1 << 20);
 }
 
 /// Samples RSS and the node's queue while a load runs.
@@ -124,7 +88,7 @@ caf::behavior firehose(caf::event_based_actor* self,
         }
         for (int i = 0; i < per_tick; ++i) {
           auto& t = targets[(st->sent + i) % targets.size()];
-          t.request(self, 60s, put_atom::value, int64_t{i})
+          t.request(self, 60s, write_atom::value, int64_t{i})
               .then([st](int64_t) { ++st->values; },
                     [st](caf::error& err) {
                       if (durable::is_overloaded(err))
@@ -152,7 +116,7 @@ BOOST_AUTO_TEST_CASE(anon_senders_at_one_object_stay_bounded) {
   for (int t = 0; t < 2; ++t)
     senders.emplace_back([&] {
       for (int64_t i = 0; !stop; ++i) {
-        target.anon_send(put_atom::value, i);
+        target.anon_send(write_atom::value, i);
         ++sent;
       }
     });
@@ -245,7 +209,7 @@ BOOST_AUTO_TEST_CASE(live_objects_stay_under_the_node_limit) {
   int refused = 0;
   for (int i = 0; i < 2000; ++i) {
     auto x = ns.get_by_name("fresh-" + std::to_string(i))
-                 .call(5s, put_atom::value, int64_t{i});
+                 .call(5s, write_atom::value, int64_t{i});
     if (x) {
       ++values;
     } else {
@@ -274,14 +238,14 @@ BOOST_AUTO_TEST_CASE(an_instance_that_dies_with_work_queued_gives_slots_back) {
   fixture fx;
   auto ns = fx.bind<writer>("writer");
   auto target = ns.get_by_name("mortal");
-  BOOST_REQUIRE(target.call(5s, put_atom::value, int64_t{1}));
+  BOOST_REQUIRE(target.call(5s, write_atom::value, int64_t{1}));
   caf::scoped_actor self{fx.sys};
   target.send(self.ptr(), die_atom::value);
   using handle_type =
-      decltype(target.request(self.ptr(), 10s, put_atom::value, int64_t{0}));
+      decltype(target.request(self.ptr(), 10s, write_atom::value, int64_t{0}));
   std::vector<handle_type> pending;
   for (int64_t i = 0; i < 500; ++i)
-    pending.push_back(target.request(self.ptr(), 10s, put_atom::value, i));
+    pending.push_back(target.request(self.ptr(), 10s, write_atom::value, i));
   int answered = 0;
   for (auto& hdl : pending)
     hdl.receive([&](int64_t) { ++answered; }, [&](caf::error&) { ++answered; });

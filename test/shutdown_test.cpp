@@ -20,31 +20,6 @@ using namespace test;
 
 namespace {
 
-using put_atom = caf::atom_constant<caf::atom("put")>;
-
-using writer_api =
-    caf::typed_actor<caf::replies_to<put_atom, int64_t>::with<int64_t>,
-                     caf::replies_to<get_atom>::with<int64_t>>;
-
-/// Writes every value it is sent; the reply leaves after the fsync.
-class writer : public durable::object<writer_api> {
-public:
-  using object::object;
-
-  behavior_type make_behavior() override {
-    return {
-        [this](put_atom, int64_t x) {
-          storage().put_value("last", x);
-          return x;
-        },
-        [this](get_atom) {
-          auto x = storage().get_value<int64_t>("last");
-          return x && *x ? **x : int64_t{-1};
-        },
-    };
-  }
-};
-
 /// What the callers saw.
 struct outcomes {
   std::atomic<int64_t> values{0};
@@ -91,7 +66,7 @@ BOOST_AUTO_TEST_CASE(destroying_the_deployment_under_load_answers_everyone) {
       clients.emplace_back([&, t] {
         for (int64_t i = 0; !stop; ++i) {
           // Far below the timeout: an unanswered call shows up as a timeout.
-          auto x = target.call(20s, put_atom::value, t * 1000000 + i);
+          auto x = target.call(20s, write_atom::value, t * 1000000 + i);
           classify(x, total);
           ++calls;
           if (!x)
@@ -133,7 +108,7 @@ BOOST_AUTO_TEST_CASE(acknowledged_writes_survive_the_shutdown) {
     auto target = (*dep.bind<writer>("writer")).get_by_name("solo");
     std::thread client{[&] {
       for (int64_t i = 0;; ++i) {
-        auto x = target.call(20s, put_atom::value, i);
+        auto x = target.call(20s, write_atom::value, i);
         if (!x)
           return;
         last_acked = *x;

@@ -131,6 +131,38 @@ private:
   int64_t value_ = 0;
 };
 
+using write_atom = caf::atom_constant<caf::atom("write")>;
+using die_atom = caf::atom_constant<caf::atom("die")>;
+
+using writer_api =
+    caf::typed_actor<caf::replies_to<write_atom, int64_t>::with<int64_t>,
+                     caf::replies_to<get_atom>::with<int64_t>,
+                     caf::reacts_to<die_atom>>;
+
+/// Stores every value it is sent ("last"); replies leave after the fsync.
+class writer : public durable::object<writer_api> {
+public:
+  using object::object;
+
+  behavior_type make_behavior() override {
+    return {
+        [this](write_atom, int64_t x) {
+          storage().put_value("last", x);
+          return x;
+        },
+        [this](get_atom) {
+          auto x = storage().get_value<int64_t>("last");
+          return x && *x ? **x : int64_t{-1};
+        },
+        [this](die_atom) {
+          // Lets requests pile up, then ends abnormally with them queued.
+          std::this_thread::sleep_for(std::chrono::milliseconds{100});
+          quit(caf::sec::runtime_error);
+        },
+    };
+  }
+};
+
 using relay_api =
     caf::typed_actor<caf::replies_to<call_atom, counter_stub>::with<int64_t>>;
 
