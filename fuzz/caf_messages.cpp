@@ -49,17 +49,14 @@ public:
 
 using echo_stub = stub<echo_api>;
 
-struct fuzz_config : durable::config {
-  fuzz_config() {
-    scheduler_max_threads = 1;
-    logger_verbosity = caf::atom("quiet");
-  }
-};
-
 // One actor system and deployment for the whole run.
 struct world {
-  fuzz_config cfg;
-  caf::actor_system sys{cfg};
+  // Not durable::config: its options (opt_group::add, compiled by clang)
+  // crash Debian's g++-built libcaf when the config is used (a clang/g++
+  // mismatch in CAF's option meta-state statics). The message types are
+  // all this needs; the deployment gets explicit settings.
+  caf::actor_system_config cfg;
+  caf::actor_system sys{(durable::add_message_types(cfg), cfg)};
   std::filesystem::path dir;
   std::optional<deployment> dep;
   object_namespace<echo_api> ns;
@@ -77,17 +74,18 @@ struct world {
     auto bound = dep->bind<echo>("echo");
     FUZZ_CHECK(bound, "cannot bind");
     ns = *bound;
-  }
-
-  ~world() {
-    dep.reset();
+    // The open environment keeps its unlinked files; nothing is left behind.
     std::filesystem::remove_all(dir);
   }
 };
 
+// Never destroyed: tearing the deployment and the actor system down at exit
+// is not what this target tests, and in the clang build it crashes in
+// ~actor_system (same clang/g++ mix as above; the g++ test suites tear
+// deployments down cleanly).
 world& the_world() {
-  static world w;
-  return w;
+  static world* w = new world;
+  return *w;
 }
 
 using bytes = std::vector<char>;
@@ -124,8 +122,17 @@ bool same(const echo_stub& x, const echo_stub& y) {
   return x == y;
 }
 
+// Same types in the same order (the bytes are compared by round_trip). Not
+// to_string: CAF 0.17.6 deserializes a caf::duration with any unit byte and
+// its to_string then reads out of bounds (fuzz/findings/caf_messages/), a
+// CAF bug none of our code paths reaches (we never stringify messages).
 bool same(const caf::message& x, const caf::message& y) {
-  return to_string(x) == to_string(y);
+  if (x.size() != y.size() || x.type_token() != y.type_token())
+    return false;
+  for (size_t i = 0; i < x.size(); ++i)
+    if (x.type(i) != y.type(i))
+      return false;
+  return true;
 }
 
 using alarm_tuple = std::tuple<caf::atom_value, int64_t, uint32_t, bool>;

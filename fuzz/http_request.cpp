@@ -16,6 +16,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -210,7 +212,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   sock.append(beast::string_view{bytes.data(), bytes.size()});
   sock.read_size(read_size);
   sock.close_remote();
-  beast::flat_buffer buffer;
+  // What a connection may buffer unparsed: one head plus some slack for a
+  // chunk-size line (16 KiB with the server's limits, as branch http bounds
+  // it for issue 9 item 13; 256 bytes with the small ones). main's server
+  // reads into an unbounded flat_buffer, so a long chunk extension grows it
+  // without limit: DURABLE_FUZZ_HTTP_UNBOUNDED=1 reads like main does and
+  // then fails on fuzz/findings/http_request/*. By default the harness bounds
+  // the buffer as the fix does, so that fuzzing goes on past that finding.
+  static const bool unbounded =
+      std::getenv("DURABLE_FUZZ_HTTP_UNBOUNDED") != nullptr;
+  auto input_limit = header_limit + ((mode & 1) ? 256 : 16 * 1024);
+  beast::flat_buffer buffer{unbounded ? std::numeric_limits<size_t>::max()
+                                      : input_limit};
   for (int requests = 0; requests < 32; ++requests) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.body_limit(body_limit);
@@ -219,9 +232,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     bhttp::read_header(sock, buffer, parser, ec);
     if (!ec && !parser.is_done())
       bhttp::read(sock, buffer, parser, ec);
-    // Unparsed input stays within one head plus one read.
-    FUZZ_CHECK(buffer.size() <= header_limit + read_size,
-               "unparsed input grows beyond the header limit: " +
+    FUZZ_CHECK(buffer.size() <= input_limit,
+               "unparsed input grows beyond the input limit: " +
                    std::to_string(buffer.size()));
     if (ec)
       break; // the connection answers 400/413/431 or closes

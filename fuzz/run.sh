@@ -14,12 +14,14 @@ work="$build/corpus/$target"
 artifacts="$build/artifacts/$target"
 log="$build/logs/$target.log"
 mkdir -p "$work" "$artifacts" "$build/logs"
+dict=()
+[ -f "$src/$target.dict" ] && dict=(-dict="$src/$target.dict")
 echo "== fuzz $target $*"
 set +e
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
   "$build/fuzz/fuzz_$target" "$work" "$src/corpus/$target" \
-    -artifact_prefix="$artifacts/" -print_final_stats=1 "$@" >"$log" 2>&1
+    -artifact_prefix="$artifacts/" -print_final_stats=1 "${dict[@]}" "$@" >"$log" 2>&1
 status=$?
 set -e
 grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)|^Done' "$log" || true
