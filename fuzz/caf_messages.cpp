@@ -175,8 +175,22 @@ void check_stub(std::string_view in) {
     FUZZ_CHECK(x.id() == id, "stub ID differs from its bytes");
 }
 
+// CAF 0.17.6 serializes a float or double infinity by halving it until it
+// is below 2: for ever (fuzz/findings/caf_messages/). Messages of ours carry
+// no floating point; such messages are only deserialized here.
+bool has_floating_point(const caf::message& x) {
+  for (size_t i = 0; i < x.size(); ++i)
+    if (x.match_element<float>(i) || x.match_element<double>(i) ||
+        x.match_element<long double>(i))
+      return true;
+  return false;
+}
+
 void check_message(std::string_view in) {
   caf::message msg;
+  if (caf::binary_deserializer{the_world().sys, in.data(), in.size()}(msg) ||
+      has_floating_point(msg))
+    return;
   round_trip(in, &msg);
   // An alarm as the runtime reads it.
   if (msg.match_elements<alarm_atom, int64_t, uint32_t, bool>()) {
