@@ -21,9 +21,21 @@ BENCH_RESULTS ?= $(CURDIR)/bench-results
 BENCH_PROGRAMS := stub_request hot_object spread activation million latency
 # Extra options for every benchmark program, e.g. BENCH_ARGS="--runs 7".
 BENCH_ARGS ?=
+# Fuzzing (`make fuzz`, and `make test-long`) builds with clang and libFuzzer
+# in its own directory; `make test` only replays the committed inputs.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_PACKAGES := clang libfuzzer-14-dev
+FUZZ_CXX ?= clang++-14
+FUZZ_TARGETS := id_from_string kv_codec migration_json http_request \
+                caf_messages
+# `make fuzz`: seconds per target; `make test-long`: executions per target.
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?= 10000000
+# Extra libFuzzer flags, e.g. FUZZ_ARGS="-jobs=2 -workers=2".
+FUZZ_ARGS ?=
 
 .PHONY: all deps configure build run test test-long asan tsan install clean format \
-        bench bench-deps bench-http
+        bench bench-deps bench-http fuzz fuzz-build fuzz-long
 
 all: build
 
@@ -75,8 +87,32 @@ bench-http: build bench-deps
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
-test-long: build
+test-long: build fuzz-long
 	cd $(BUILD) && DURABLE_LONG_TESTS=1 ctest --output-on-failure
+
+fuzz-build:
+	@bash cmake/install-packages.sh $(PACKAGES) $(FUZZ_PACKAGES)
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_COMPILER=$(FUZZ_CXX) -DDURABLE_FUZZ=ON \
+	  -DDURABLE_BUILD_TESTS=OFF -DDURABLE_BUILD_BENCHMARKS=OFF \
+	  -DDURABLE_BUILD_EXAMPLES=OFF
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) \
+	  $(foreach t,$(FUZZ_TARGETS),--target fuzz_$(t))
+
+# Runs every target with the committed inputs (fuzz/corpus/<target>) as
+# seeds; new inputs go to $(FUZZ_BUILD)/corpus/<target>, crashes to
+# $(FUZZ_BUILD)/artifacts/<target>/ (copy the small ones that found a bug
+# into fuzz/corpus/<target>/ so that `make test` replays them).
+fuzz: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  bash fuzz/run.sh $(FUZZ_BUILD) $$t -max_total_time=$(FUZZ_SECONDS) \
+	    $(FUZZ_ARGS); \
+	done
+
+fuzz-long: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  bash fuzz/run.sh $(FUZZ_BUILD) $$t -runs=$(FUZZ_RUNS) $(FUZZ_ARGS); \
+	done
 
 asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DDURABLE_SANITIZE=ON
@@ -99,4 +135,4 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

@@ -117,14 +117,23 @@ bool valid_binding_name(std::string_view segment) {
 bool acceptable_header(std::string_view name, std::string_view value) {
   if (name.empty() || hop_by_hop(name))
     return false;
+  // A name is an RFC 7230 token: a separator such as '/' or '(' would make
+  // the whole response unparsable for the client (found by fuzzing).
   for (auto c : name) {
-    auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f || c == ':')
+    auto ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+        (c >= '0' && c <= '9') ||
+        std::string_view{"!#$%&'*+-.^_`|~"}.find(c) != std::string_view::npos;
+    if (!ok)
       return false;
   }
-  for (auto c : value)
-    if (c == '\r' || c == '\n' || c == '\0')
+  // A value holds no control characters but HTAB (CR and LF would inject
+  // headers; the others make clients reject the response).
+  for (auto c : value) {
+    auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7f)
       return false;
+  }
   return true;
 }
 

@@ -37,8 +37,9 @@ bool percent_decode(std::string_view in, std::string& out);
 bool valid_binding_name(std::string_view segment);
 
 /// Returns whether an object's response header may go out: not one the
-/// server sets itself (framing, connection) and nothing that could break
-/// the response framing (header injection).
+/// server sets itself (framing, connection), a name that is an RFC 7230
+/// token and a value without control characters (but HTAB), so that nothing
+/// breaks the response framing (header injection) or makes it unparsable.
 bool acceptable_header(std::string_view name, std::string_view value);
 
 /// Makes a JSON error response `{"error", "retryable", "overloaded",
