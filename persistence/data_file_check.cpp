@@ -74,14 +74,6 @@ caf::error broken(std::string_view env_name, const std::string& path,
   return make_error(errc::storage_failure, std::move(text));
 }
 
-caf::error os_failure(std::string_view env_name, const char* what,
-                      const std::string& path, int err) {
-  std::string context = "storage failure in environment \"";
-  context += env_name;
-  context += '"';
-  return make_os_error(context, what, path, err);
-}
-
 // Reads the meta page at `offset`; false if it is not one.
 bool read_meta(int fd, off_t offset, meta_page& out) {
   unsigned char buf[meta_bytes];
@@ -107,13 +99,21 @@ bool read_meta(int fd, off_t offset, meta_page& out) {
 
 } // namespace
 
+caf::error env_os_error(std::string_view env_name, const char* what,
+                        const std::string& path, int err) {
+  std::string context = "storage failure in environment \"";
+  context += env_name;
+  context += '"';
+  return make_os_error(context, what, path, err);
+}
+
 caf::error check_data_file(std::string_view env_name, const std::string& dir) {
   auto path = dir + "/data.mdb";
   struct stat marker;
   auto marker_path = dir + '/' + std::string{initialised_marker};
   bool initialised = ::stat(marker_path.c_str(), &marker) == 0;
   if (!initialised && errno != ENOENT)
-    return os_failure(env_name, "stat", marker_path, errno);
+    return env_os_error(env_name, "stat", marker_path, errno);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     if (errno == ENOENT && !initialised)
@@ -122,12 +122,12 @@ caf::error check_data_file(std::string_view env_name, const std::string& dir) {
       return broken(env_name, path,
                     "is missing although the environment was "
                     "initialised before");
-    return os_failure(env_name, "open", path, errno);
+    return env_os_error(env_name, "open", path, errno);
   }
   fd_guard guard{fd};
   struct stat st;
   if (::fstat(fd, &st) != 0)
-    return os_failure(env_name, "stat", path, errno);
+    return env_os_error(env_name, "stat", path, errno);
   if (!S_ISREG(st.st_mode))
     return broken(env_name, path, "is not a regular file");
   auto size = static_cast<uint64_t>(st.st_size);
@@ -174,10 +174,10 @@ caf::error sync_directory(std::string_view env_name, const std::string& dir) {
     hook(dir);
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
-    return os_failure(env_name, "open directory", dir, errno);
+    return env_os_error(env_name, "open directory", dir, errno);
   fd_guard guard{fd};
   if (::fsync(fd) != 0)
-    return os_failure(env_name, "sync directory", dir, errno);
+    return env_os_error(env_name, "sync directory", dir, errno);
   return caf::none;
 }
 

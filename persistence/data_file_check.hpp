@@ -26,6 +26,11 @@ constexpr std::string_view initialised_marker = "initialised";
 /// file and what is wrong.
 caf::error check_data_file(std::string_view env_name, const std::string& dir);
 
+/// The error for OS call `what` failing with `err` on `path` of environment
+/// `env_name` (`errc::storage_failure`).
+caf::error env_os_error(std::string_view env_name, const char* what,
+                        const std::string& path, int err);
+
 /// fsyncs directory `dir` so that entries just created in it survive a
 /// crash (as LevelDB does after creating files).
 caf::error sync_directory(std::string_view env_name, const std::string& dir);

@@ -21,14 +21,6 @@ namespace {
 constexpr std::string_view format_key = "format";
 constexpr std::string_view format_value = "caf-durable-kv/1";
 
-caf::error os_error(std::string_view env_name, const char* what,
-                    const std::string& path, int err) {
-  std::string context = "storage failure in environment \"";
-  context += env_name;
-  context += '"';
-  return make_os_error(context, what, path, err);
-}
-
 } // namespace
 
 caf::error lmdb_error(std::string_view env_name, const char* op, int rc) {
@@ -104,7 +96,7 @@ caf::error environment::open_impl(const storage_options& opts) {
       if (auto err = sync_directory(name(), parent))
         return err;
     } else if (errno != EEXIST) {
-      return os_error(name(), "create directory", dir_, errno);
+      return env_os_error(name(), "create directory", dir_, errno);
     }
   }
   // LMDB forbids opening one environment twice in a process (closing the
@@ -117,7 +109,7 @@ caf::error environment::open_impl(const storage_options& opts) {
     auto owner_path = dir_ + "/owner.lock";
     owner_fd_ = ::open(owner_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (owner_fd_ < 0)
-      return os_error(name(), "open", owner_path, errno);
+      return env_os_error(name(), "open", owner_path, errno);
     if (::flock(owner_fd_, LOCK_EX | LOCK_NB) != 0) {
       if (errno == EWOULDBLOCK) {
         std::string text = "storage environment '";
@@ -125,7 +117,7 @@ caf::error environment::open_impl(const storage_options& opts) {
         text += "' is already open in another storage engine";
         return make_error(errc::unavailable, std::move(text));
       }
-      return os_error(name(), "lock", owner_path, errno);
+      return env_os_error(name(), "lock", owner_path, errno);
     }
   }
   // LMDB trusts the file: a truncated one faults (SIGBUS) on first access,
@@ -244,7 +236,7 @@ caf::error environment::mark_initialised() {
     return caf::none;
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0)
-    return os_error(name(), "create", path, errno);
+    return env_os_error(name(), "create", path, errno);
   ::close(fd);
   // One sync makes data.mdb, lock.mdb and the marker entries durable; the
   // marker is empty, its entry is all that counts.
