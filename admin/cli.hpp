@@ -52,6 +52,7 @@ int id_from_name(const options& opts);
 int id_check(const options& opts);
 int object_show(const options& opts);
 int stats(const options& opts);
+int secret_adopt(const options& opts);
 
 // -- helpers ------------------------------------------------------------------
 

@@ -1,10 +1,14 @@
 // durable-admin: namespaces, migrations and IDs.
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
+#include <cstring>
 #include <iostream>
-#include <sstream>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.hpp"
 #include "durable/errc.hpp"
@@ -12,6 +16,7 @@
 #include "durable/json.hpp"
 #include "durable/migration.hpp"
 #include "durable/namespace_registry.hpp"
+#include "durable/secret_fingerprint.hpp"
 
 namespace admin {
 
@@ -77,17 +82,60 @@ int namespaces_list(const options& opts) {
 
 // -- migrate ------------------------------------------------------------------
 
-int migrate(const options& opts) {
-  auto& file = opts.args[0];
-  std::ifstream in{file, std::ios::binary};
-  if (!in)
-    return fail("cannot read migration file '" + file + "'", exit_invalid);
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  auto text = buf.str();
-  if (text.size() > max_migration_file)
+namespace {
+
+// Reads a migration file of at most 16 MiB. Checks the kind and size before
+// reading (a FIFO would block, /dev/zero never ends) and reads no more than
+// the limit allows even if the file grows meanwhile.
+int read_migration_file(const std::string& file, std::string& text) {
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0)
+    return fail("cannot read migration file '" + file +
+                    "': " + std::strerror(errno),
+                exit_invalid);
+  struct closer {
+    int fd;
+    ~closer() { ::close(fd); }
+  } guard{fd};
+  struct stat st;
+  if (::fstat(fd, &st) != 0)
+    return fail("cannot read migration file '" + file +
+                    "': " + std::strerror(errno),
+                exit_invalid);
+  if (!S_ISREG(st.st_mode))
+    return fail("migration file '" + file + "' is not a regular file",
+                exit_invalid);
+  if (static_cast<uint64_t>(st.st_size) > max_migration_file)
     return fail("migration file '" + file + "' is larger than 16 MiB",
                 exit_invalid);
+  text.resize(max_migration_file + 1);
+  size_t got = 0;
+  while (got < text.size()) {
+    auto n = ::read(fd, text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return fail("cannot read migration file '" + file +
+                      "': " + std::strerror(errno),
+                  exit_invalid);
+    if (n == 0)
+      break;
+    got += static_cast<size_t>(n);
+  }
+  if (got > max_migration_file)
+    return fail("migration file '" + file + "' is larger than 16 MiB",
+                exit_invalid);
+  text.resize(got);
+  return exit_ok;
+}
+
+} // namespace
+
+int migrate(const options& opts) {
+  auto& file = opts.args[0];
+  std::string text;
+  if (auto rc = read_migration_file(file, text); rc != exit_ok)
+    return rc;
   auto migrations = durable::parse_migrations(text);
   if (!migrations)
     return fail(migrations.error(), file);
@@ -192,6 +240,30 @@ int id_check(const options& opts) {
   else
     std::cout << "valid " << kind << " ID of namespace " << rec.name
               << ", jurisdiction " << j << '\n';
+  return exit_ok;
+}
+
+// -- secret adopt -------------------------------------------------------------
+
+int secret_adopt(const options& opts) {
+  auto secret = load_secret(opts);
+  if (!secret)
+    return fail(secret.error());
+  auto engine = open_engine(opts, true);
+  if (!engine)
+    return fail(engine.error(),
+                "cannot open '" + opts.data_dir + "' for writing");
+  auto err = durable::adopt_secret(**engine, *secret);
+  (*engine)->shutdown();
+  if (err)
+    return fail(err);
+  if (opts.json)
+    std::cout << "{\"adopted\":true,\"fingerprint\":"
+              << json_quote(durable::secret_fingerprint(*secret)) << "}\n";
+  else
+    std::cout << "the data directory now accepts this deployment secret "
+                 "(fingerprint "
+              << durable::secret_fingerprint(*secret) << ")\n";
   return exit_ok;
 }
 

@@ -23,6 +23,12 @@ constexpr int64_t default_limit = 100;
 
 constexpr int64_t default_max_value = 64;
 
+constexpr int64_t max_limit = 1'000'000;
+
+// Values are never larger.
+constexpr auto max_max_value =
+    static_cast<int64_t>(durable::storage_limits::max_value_size);
+
 // Resolves the object argument: an ID (64 hex digits) unless `by_name`.
 caf::expected<durable::object_id> resolve_object(const options& opts,
                                                  const durable::id_factory& ids,
@@ -72,8 +78,13 @@ void add(namespace_usage& x, const namespace_usage& y) {
 int object_show(const options& opts) {
   auto limit = opts.limit.value_or(default_limit);
   auto max_value = opts.max_value.value_or(default_max_value);
-  if (limit < 1 || max_value < 0)
-    return fail("--limit must be positive and --max-value not negative",
+  // Bounded: the tool holds what it shows in memory (and limit + 1 must
+  // not overflow).
+  if (limit < 1 || limit > max_limit || max_value < 0 ||
+      max_value > max_max_value)
+    return fail("--limit must be between 1 and " + std::to_string(max_limit) +
+                    ", --max-value between 0 and " +
+                    std::to_string(max_max_value),
                 exit_usage);
   auto ns = open_namespace(opts);
   if (!ns)

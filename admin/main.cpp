@@ -27,10 +27,15 @@ commands:
               [--limit N] [--max-value BYTES] keys, sizes, values and alarm
   stats                                       objects and bytes per namespace
                                               and jurisdiction
+  secret adopt                                accept the current deployment
+                                              secret for this data directory
+                                              (after the old one was lost:
+                                              named objects get new IDs)
 
 options:
   --data-dir D      data directory (default: durable-data)
-  --secret-file F   deployment secret (default: <data-dir>/secret)
+  --secret-file F   deployment secret (default: <data-dir>/secret; the
+                    environment variable DURABLE_SECRET takes precedence)
   --json            machine-readable output
   --help            this text
 
@@ -57,6 +62,7 @@ const std::vector<command>& commands() {
        {"--jurisdiction", "--limit", "--max-value", "--name"},
        object_show},
       {{"stats"}, 0, {}, stats},
+      {{"secret", "adopt"}, 0, {}, secret_adopt},
   };
   return xs;
 }

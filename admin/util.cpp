@@ -2,12 +2,16 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "durable/config.hpp"
 #include "durable/errc.hpp"
 #include "durable/hex.hpp"
+#include "durable/secret_fingerprint.hpp"
 
 namespace admin {
 
@@ -47,6 +51,50 @@ int fail(const caf::error& err, const std::string& context) {
 
 // -- opening ------------------------------------------------------------------
 
+namespace {
+
+caf::error unreadable(const std::string& path, int err) {
+  return durable::make_os_error("storage failure", "read", path, err);
+}
+
+// The engine treats an environment whose data file it cannot see as absent;
+// for the tool that would report a broken directory as an empty one.
+// Opens every environment present on disk (which checks its data file) and
+// fails on any that cannot be read.
+caf::error check_environments(durable::storage_engine& engine,
+                              const std::string& data_dir) {
+  using durable::jurisdiction;
+  for (auto j : {jurisdiction::none, jurisdiction::eu, jurisdiction::fedramp,
+                 jurisdiction::fedramp_high, jurisdiction::us}) {
+    auto dir = data_dir + '/' + std::string{durable::storage_name(j)};
+    struct stat st;
+    if (::stat(dir.c_str(), &st) != 0) {
+      if (errno == ENOENT)
+        continue;
+      return unreadable(dir, errno);
+    }
+    auto data = dir + "/data.mdb";
+    if (::stat(data.c_str(), &st) != 0) {
+      if (errno != ENOENT)
+        return unreadable(data, errno);
+      auto marker = dir + "/initialised";
+      if (::stat(marker.c_str(), &st) == 0)
+        return durable::make_error(errc::storage_failure,
+                                   "data file '" + data +
+                                       "' is missing although the "
+                                       "environment was initialised before");
+      continue; // never initialised: no environment
+    }
+    if (::access(data.c_str(), R_OK) != 0)
+      return unreadable(data, errno);
+    if (auto size = engine.map_size(j); !size)
+      return std::move(size.error());
+  }
+  return caf::none;
+}
+
+} // namespace
+
 caf::expected<std::shared_ptr<durable::storage_engine>>
 open_engine(const options& opts, bool write) {
   struct stat st;
@@ -61,6 +109,8 @@ open_engine(const options& opts, bool write) {
   if (!engine)
     return std::move(engine.error());
   std::shared_ptr<durable::storage_engine> result = std::move(*engine);
+  if (auto err = check_environments(*result, opts.data_dir))
+    return err;
   if (write) {
     // Take every existing environment's lock before changing anything, so
     // that a running server is found before the first write.
@@ -72,6 +122,10 @@ open_engine(const options& opts, bool write) {
 }
 
 caf::expected<durable::deployment_secret> load_secret(const options& opts) {
+  // The same sources as a deployment: DURABLE_SECRET first, then the file.
+  if (auto env = std::getenv(durable::secret_env_var);
+      env != nullptr && *env != '\0')
+    return durable::deployment_secret::from_hex(env);
   auto path =
       opts.secret_file.empty() ? opts.data_dir + "/secret" : opts.secret_file;
   struct stat st;
@@ -95,6 +149,9 @@ caf::expected<namespace_view> open_namespace(const options& opts) {
   auto secret = load_secret(opts);
   if (!secret)
     return std::move(secret.error());
+  // IDs made from another secret would all look invalid or wrong.
+  if (auto err = durable::check_secret_fingerprint(**engine, *secret))
+    return err;
   durable::id_factory ids{*secret, rec->id};
   return namespace_view{std::move(*engine), std::move(*rec), std::move(ids)};
 }

@@ -1,6 +1,9 @@
 #include "durable/config.hpp"
 
+#include <cstdlib>
 #include <vector>
+
+#include <caf/settings.hpp>
 
 #include "durable/actor_thread.hpp"
 #include "durable/errc.hpp"
@@ -23,7 +26,11 @@ config::config() {
       .add<std::string>("data-dir", "directory for storage and the secret")
       .add<std::string>("secret-file",
                         "file with the 32-byte deployment secret")
-      .add<std::string>("secret", "deployment secret as 64 hex digits")
+      // Declared only so that CAF's parser knows it: an unknown option's
+      // error would echo the value. from_config refuses any value, and
+      // dump_content redacts it.
+      .add<std::string>("secret", "refused (would show in ps): use "
+                                  "secret-file or DURABLE_SECRET")
       .add<std::string>("script", "program name recorded for new namespaces")
       .add<caf::timespan>("idle-timeout", "evict objects idle this long")
       .add<size_t>("max-queued", "maximum queued requests per object")
@@ -42,12 +49,33 @@ config::config() {
   durable::add_message_types(*this);
 }
 
+caf::settings config::dump_content() const {
+  auto result = caf::actor_system_config::dump_content();
+  // from_config refuses `durable.secret`, but --dump-config prints before
+  // that: never print it.
+  if (auto i = result.find("durable"); i != result.end())
+    if (auto group = caf::get_if<caf::settings>(&i->second))
+      if (auto j = group->find("secret"); j != group->end())
+        j->second = std::string{"<redacted>"};
+  return result;
+}
+
 caf::expected<settings>
 settings::from_config(const caf::actor_system_config& cfg) {
   settings result;
+  // A secret given as an option shows in `ps` (command line) and in config
+  // dumps; only files and the environment (readable by the same user only)
+  // carry it. The error never echoes the value.
+  if (caf::get_if(&caf::content(cfg), "durable.secret") != nullptr)
+    return make_error(errc::invalid_argument,
+                      "the option durable.secret is not accepted (it would "
+                      "show in ps and --dump-config): use durable.secret-file "
+                      "or the environment variable " +
+                          std::string{secret_env_var});
   result.data_dir = caf::get_or(cfg, "durable.data-dir", result.data_dir);
   result.secret_file = caf::get_or(cfg, "durable.secret-file", std::string{});
-  result.secret_hex = caf::get_or(cfg, "durable.secret", std::string{});
+  if (auto env = std::getenv(secret_env_var); env != nullptr && *env != '\0')
+    result.secret_hex = env;
   result.script = caf::get_or(cfg, "durable.script", std::string{});
   result.idle_timeout =
       caf::get_or(cfg, "durable.idle-timeout", result.idle_timeout);

@@ -13,6 +13,7 @@
 #include "durable/actor_thread.hpp"
 #include "durable/errc.hpp"
 #include "durable/secret.hpp"
+#include "durable/secret_fingerprint.hpp"
 #include "durable/storage_engine.hpp"
 
 namespace durable {
@@ -124,7 +125,13 @@ caf::expected<deployment> deployment::open(caf::actor_system& sys,
   if (!engine)
     return std::move(engine.error());
   std::shared_ptr<storage_engine> shared_engine = std::move(*engine);
+  if (auto err = check_secret_fingerprint(*shared_engine, *secret))
+    return err;
   auto registry = std::make_unique<namespace_registry>(shared_engine);
+  // A deletion of classes interrupted by a crash completes before anything
+  // can bind (and so see) a namespace whose data is half gone.
+  if (auto err = registry->finish_deletions())
+    return err;
   auto limits =
       std::make_shared<node_limits>(cfg.max_queued_total, cfg.max_live_objects);
   std::unique_ptr<state> ptr{new state{sys,

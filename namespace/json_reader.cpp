@@ -1,6 +1,8 @@
 #include "json_reader.hpp"
 
 #include <cstdint>
+#include <string>
+#include <unordered_set>
 
 #include "durable/errc.hpp"
 
@@ -257,6 +259,8 @@ private:
       ++pos_;
       return caf::none;
     }
+    // Hashed: a linear `find` per member made n members cost O(n^2).
+    std::unordered_set<std::string> seen;
     for (;;) {
       skip_ws();
       if (pos_ >= in_.size() || in_[pos_] != '"')
@@ -264,7 +268,7 @@ private:
       std::string name;
       if (auto err = string(name))
         return err;
-      if (out.find(name) != nullptr)
+      if (!seen.insert(name).second)
         return fail("duplicate member \"" + name + "\"");
       skip_ws();
       if (pos_ >= in_.size() || in_[pos_] != ':')

@@ -272,6 +272,19 @@ namespace_registry::ensure(std::string_view name, std::string_view script) {
       result = std::move(*found);
       return caf::error{};
     }
+    // A deleted class of this name whose data is not all dropped yet: a new
+    // record would give the same ID and see what is left.
+    std::string dropping{detail::dropping_prefix};
+    dropping += rec.id;
+    auto pending = tx.get(dropping);
+    if (!pending)
+      return std::move(pending.error());
+    if (*pending)
+      return make_error(errc::unavailable,
+                        "class \"" + std::string{name} +
+                            "\" was deleted and its data is still being "
+                            "removed: open the deployment or run "
+                            "`durable-admin migrate` to finish");
     auto others = tx.scan(detail::class_prefix);
     if (!others)
       return std::move(others.error());

@@ -5,6 +5,8 @@
 //   registry/class/<name>     -> 0x01, then id, script and class, each as a
 //                                 2-byte big-endian length and the bytes
 //   registry/migration/<tag>  -> sequence (8 bytes BE) + time in ms (8 bytes)
+//   registry/dropping/<id>    -> the name of a deleted class whose data in
+//                                 other jurisdictions may still exist
 
 #include <cstdint>
 #include <string>
@@ -19,6 +21,8 @@ namespace durable::detail {
 constexpr std::string_view class_prefix = "registry/class/";
 
 constexpr std::string_view migration_prefix = "registry/migration/";
+
+constexpr std::string_view dropping_prefix = "registry/dropping/";
 
 /// Encodes everything of `x` but its name (which is in the key).
 std::string encode_record(const namespace_record& x);

@@ -64,6 +64,12 @@ std::string class_key(std::string_view name) {
   return key;
 }
 
+std::string dropping_key(std::string_view id) {
+  std::string key{detail::dropping_prefix};
+  key += id;
+  return key;
+}
+
 // Checks the names of `m` and applies it to `state` (name -> record).
 caf::error simulate(const migration& m,
                     std::map<std::string, namespace_record>& state,
@@ -168,6 +174,12 @@ caf::error commit_step(meta_transaction& tx, const std::string& tag,
   if (s.what != step::create)
     if (auto err = tx.remove(class_key(s.name)))
       return err;
+  // The deletion is decided here, atomically with the record's removal: the
+  // marker makes every later start (and migrate) drop what is left of the
+  // class in the other jurisdictions, however often it is interrupted.
+  if (s.what == step::remove)
+    if (auto err = tx.put(dropping_key(s.id), s.name))
+      return err;
   if (s.what != step::remove)
     if (auto err =
             tx.put(class_key(s.after.name), detail::encode_record(s.after)))
@@ -183,9 +195,65 @@ caf::error commit_step(meta_transaction& tx, const std::string& tag,
 
 } // namespace
 
+caf::error
+namespace_registry::drop_deleted(const std::vector<std::string>& ids,
+                                 std::vector<namespace_usage>& removed) {
+  removed.assign(ids.size(), namespace_usage{});
+  if (ids.empty())
+    return caf::none;
+  // Each environment drops every listed namespace in one transaction;
+  // dropping again finds nothing, so an interrupted run simply repeats.
+  for (auto j : engine_->existing_jurisdictions()) {
+    if (j == jurisdiction::none)
+      continue;
+    std::vector<namespace_usage> here;
+    auto err = engine_->update(j, [&](meta_transaction& tx) -> caf::error {
+      here.assign(ids.size(), namespace_usage{});
+      for (size_t k = 0; k < ids.size(); ++k) {
+        auto u = tx.drop_namespace_data(ids[k]);
+        if (!u)
+          return std::move(u.error());
+        here[k] = *u;
+      }
+      return caf::none;
+    });
+    if (err)
+      return err;
+    for (size_t k = 0; k < ids.size(); ++k)
+      add(removed[k], here[k]);
+  }
+  return engine_->update(jurisdiction::none, [&](meta_transaction& tx) {
+    for (auto& id : ids)
+      if (auto err = tx.remove(dropping_key(id)))
+        return err;
+    return caf::error{};
+  });
+}
+
+caf::error namespace_registry::finish_deletions_locked() {
+  auto pending =
+      engine_->meta_scan(jurisdiction::none, detail::dropping_prefix);
+  if (!pending)
+    return std::move(pending.error());
+  if (pending->empty() || engine_->read_only())
+    return caf::none;
+  std::vector<std::string> ids;
+  for (auto& entry : *pending)
+    ids.push_back(entry.first.substr(detail::dropping_prefix.size()));
+  std::vector<namespace_usage> removed;
+  return drop_deleted(ids, removed);
+}
+
+caf::error namespace_registry::finish_deletions() {
+  std::lock_guard<std::mutex> guard{write_mtx_};
+  return finish_deletions_locked();
+}
+
 caf::expected<migration_result>
 namespace_registry::apply_locked(const std::vector<migration>& migrations,
                                  const std::vector<std::string>& bound_ids) {
+  if (auto err = finish_deletions_locked())
+    return err;
   auto history = applied();
   if (!history)
     return std::move(history.error());
@@ -238,28 +306,6 @@ namespace_registry::apply_locked(const std::vector<migration>& migrations,
                       "read-only");
   // Apply migration by migration.
   for (auto& p : plans) {
-    std::vector<namespace_usage> removed(p.deleted.size());
-    if (!p.deleted.empty()) {
-      for (auto j : engine_->existing_jurisdictions()) {
-        if (j == jurisdiction::none)
-          continue;
-        std::vector<namespace_usage> here;
-        auto err = engine_->update(j, [&](meta_transaction& tx) -> caf::error {
-          here.assign(p.deleted.size(), namespace_usage{});
-          for (size_t k = 0; k < p.deleted.size(); ++k) {
-            auto u = tx.drop_namespace_data(p.deleted[k].id);
-            if (!u)
-              return std::move(u.error());
-            here[k] = *u;
-          }
-          return caf::none;
-        });
-        if (err)
-          return err;
-        for (size_t k = 0; k < here.size(); ++k)
-          add(removed[k], here[k]);
-      }
-    }
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
@@ -282,6 +328,12 @@ namespace_registry::apply_locked(const std::vector<migration>& migrations,
     if (err)
       return err;
     ++next_sequence;
+    std::vector<std::string> ids;
+    for (auto& rec : p.deleted)
+      ids.push_back(rec.id);
+    std::vector<namespace_usage> removed;
+    if (auto err = drop_deleted(ids, removed))
+      return err;
     for (size_t k = 0; k < p.deleted.size(); ++k) {
       add(removed[k], global[p.deleted[k].id]);
       result.deleted.push_back(

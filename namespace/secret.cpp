@@ -186,7 +186,9 @@ deployment_secret::load_or_create(const std::string& path) {
   // Two rounds: the second reads back the file just created (by us or by a
   // concurrent process that won the race).
   for (int round = 0; round < 2; ++round) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; read_secret
+    // then refuses anything but a regular file (where the flag is moot).
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd >= 0) {
       fd_guard guard{fd};
       bytes_type bytes;

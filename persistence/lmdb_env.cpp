@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "data_file_check.hpp"
 #include "durable/errc.hpp"
 #include "kv_codec.hpp"
 
@@ -19,14 +20,6 @@ namespace {
 // means the files were written by an incompatible layout.
 constexpr std::string_view format_key = "format";
 constexpr std::string_view format_value = "caf-durable-kv/1";
-
-caf::error os_error(std::string_view env_name, const char* what,
-                    const std::string& path, int err) {
-  std::string context = "storage failure in environment \"";
-  context += env_name;
-  context += '"';
-  return make_os_error(context, what, path, err);
-}
 
 } // namespace
 
@@ -99,8 +92,20 @@ caf::error environment::open_impl(const storage_options& opts) {
   max_map_size_ = opts.max_map_size;
   max_batch_bytes_ = opts.max_batch_bytes;
   read_only_ = opts.read_only;
-  if (!read_only_ && ::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST)
-    return os_error(name(), "create directory", dir_, errno);
+  if (!read_only_) {
+    if (::mkdir(dir_.c_str(), 0700) == 0) {
+      // The new directory's entry in the data directory must survive a
+      // crash like the files in it.
+      auto slash = dir_.find_last_of('/');
+      auto parent = slash == std::string::npos ? std::string{"."}
+                    : slash == 0               ? std::string{"/"}
+                                               : dir_.substr(0, slash);
+      if (auto err = sync_directory(name(), parent))
+        return err;
+    } else if (errno != EEXIST) {
+      return env_os_error(name(), "create directory", dir_, errno);
+    }
+  }
   // LMDB forbids opening one environment twice in a process (closing the
   // second descriptor would drop the first one's fcntl locks), and a second
   // process would run a second writer. An flock on a file of our own (never
@@ -111,7 +116,7 @@ caf::error environment::open_impl(const storage_options& opts) {
     auto owner_path = dir_ + "/owner.lock";
     owner_fd_ = ::open(owner_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (owner_fd_ < 0)
-      return os_error(name(), "open", owner_path, errno);
+      return env_os_error(name(), "open", owner_path, errno);
     if (::flock(owner_fd_, LOCK_EX | LOCK_NB) != 0) {
       if (errno == EWOULDBLOCK) {
         std::string text = "storage environment '";
@@ -119,9 +124,13 @@ caf::error environment::open_impl(const storage_options& opts) {
         text += "' is already open in another storage engine";
         return make_error(errc::unavailable, std::move(text));
       }
-      return os_error(name(), "lock", owner_path, errno);
+      return env_os_error(name(), "lock", owner_path, errno);
     }
   }
+  // LMDB trusts the file: a truncated one faults (SIGBUS) on first access,
+  // and an empty one silently becomes a new environment.
+  if (auto err = check_data_file(name(), dir_))
+    return err;
   int rc = mdb_env_create(&env_);
   if (rc != 0)
     return error("mdb_env_create", rc);
@@ -178,7 +187,9 @@ caf::error environment::open_impl(const storage_options& opts) {
       // by this transaction.
       if ((rc = mdb_txn_commit(txn)) != 0)
         return error("mdb_txn_commit", rc);
-      return check_format(stored);
+      if (auto err = check_format(stored))
+        return err;
+      return mark_initialised();
     }
     if (rc != MDB_NOTFOUND)
       return fail("mdb_get", rc);
@@ -188,7 +199,7 @@ caf::error environment::open_impl(const storage_options& opts) {
     else
       mdb_txn_abort(txn);
     if (rc == 0)
-      return caf::none;
+      return mark_initialised();
     if (rc != MDB_MAP_FULL)
       return error("create databases", rc);
     auto grown = grow();
@@ -223,6 +234,20 @@ caf::error environment::open_databases_read_only() {
   if (rc != 0 && rc != MDB_NOTFOUND)
     return error("mdb_get", rc);
   return check_format(stored);
+}
+
+caf::error environment::mark_initialised() {
+  auto path = dir_ + '/' + std::string{initialised_marker};
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0)
+    return caf::none;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return env_os_error(name(), "create", path, errno);
+  ::close(fd);
+  // One sync makes data.mdb, lock.mdb and the marker entries durable; the
+  // marker is empty, its entry is all that counts.
+  return sync_directory(name(), dir_);
 }
 
 caf::error environment::check_format(const std::string& stored) const {

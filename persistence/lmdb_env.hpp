@@ -159,6 +159,10 @@ private:
 
   caf::error open_databases_read_only();
 
+  /// Creates `<dir>/initialised` (see data_file_check.hpp) once the first
+  /// transaction is durable, and syncs the directory.
+  caf::error mark_initialised();
+
   /// Accepts the format marker `stored` of this layout, else fails.
   caf::error check_format(const std::string& stored) const;
 

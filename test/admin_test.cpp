@@ -6,14 +6,17 @@
 #include <boost/test/unit_test.hpp>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "durable/errc.hpp"
 #include "durable/namespace_registry.hpp"
+#include "process.hpp"
 #include "test_objects.hpp"
 
 #ifndef ADMIN_BINARY
@@ -50,46 +53,13 @@ public:
 // 2096-10-02T07:06:40.123Z: never fires during the test.
 constexpr int64_t far_alarm = 4'000'000'000'123;
 
-struct run_result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
+using test::run_result;
 
 /// Runs durable-admin with `args`, output captured in files under `dir`.
-run_result admin(const std::string& dir, std::vector<std::string> args) {
-  auto out_path = dir + "/stdout";
-  auto err_path = dir + "/stderr";
-  std::vector<char*> argv;
-  std::string binary = ADMIN_BINARY;
-  argv.push_back(binary.data());
-  for (auto& a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  auto pid = ::fork();
-  if (pid == 0) {
-    int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (out < 0 || err < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0)
-      ::_exit(127);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  run_result result;
-  int status = 0;
-  if (pid < 0 || ::waitpid(pid, &status, 0) != pid)
-    return result;
-  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.out = slurp(out_path);
-  result.err = slurp(err_path);
-  return result;
+run_result admin(const std::string& dir, std::vector<std::string> args,
+                 std::vector<std::string> env = {}, unsigned timeout_s = 60) {
+  args.insert(args.begin(), ADMIN_BINARY);
+  return test::run_process(std::move(args), dir, std::move(env), timeout_s);
 }
 
 bool contains(const std::string& haystack, const std::string& needle) {
@@ -116,9 +86,11 @@ struct prepared {
     return cfg;
   }
 
-  run_result run(std::vector<std::string> args) const {
+  run_result run(std::vector<std::string> args,
+                 std::vector<std::string> env = {},
+                 unsigned timeout_s = 60) const {
     args.insert(args.begin(), {"--data-dir", data});
-    return admin(work, std::move(args));
+    return admin(work, std::move(args), std::move(env), timeout_s);
   }
 
   void write(const std::string& name, const std::string& text) const {
@@ -315,4 +287,158 @@ BOOST_AUTO_TEST_CASE(usage_errors_and_missing_inputs) {
   BOOST_CHECK_EQUAL(no_secret.code, 2);
   BOOST_CHECK(contains(no_secret.err, "no deployment secret"));
   BOOST_CHECK_EQUAL(p.run({"namespaces", "list"}).code, 0);
+}
+
+namespace {
+
+/// Opens a deployment on `p`'s data directory in this process and returns
+/// the error, if any.
+caf::error open_deployment(const prepared& p) {
+  durable::config cfg;
+  caf::actor_system sys{cfg};
+  auto dep = durable::deployment::open(sys, p.settings());
+  return dep ? caf::error{} : std::move(dep.error());
+}
+
+void write_file(const std::string& path, const std::string& bytes,
+                off_t offset) {
+  int fd = ::open(path.c_str(), O_WRONLY);
+  BOOST_REQUIRE(fd >= 0);
+  BOOST_REQUIRE_EQUAL(::pwrite(fd, bytes.data(), bytes.size(), offset),
+                      static_cast<ssize_t>(bytes.size()));
+  ::close(fd);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(unreadable_environments_are_errors_not_empty) {
+  prepared p;
+  {
+    test::fixture fx{p.settings()};
+    p.fill(fx);
+  }
+  BOOST_REQUIRE_EQUAL(p.run({"stats"}).code, 0);
+  // eu's data file cannot be read (a symlink loop: the tests may run as
+  // root, who reads any file regardless of its mode).
+  auto eu_data = p.data + "/eu/data.mdb";
+  BOOST_REQUIRE_EQUAL(::rename(eu_data.c_str(), (eu_data + ".bak").c_str()), 0);
+  BOOST_REQUIRE_EQUAL(::symlink("data.mdb", eu_data.c_str()), 0);
+  for (auto cmd : std::vector<std::vector<std::string>>{
+           {"stats"},
+           {"namespaces", "list"},
+           {"object", "show", "stash", "bob", "--jurisdiction", "eu"}}) {
+    auto res = p.run(cmd);
+    BOOST_CHECK_EQUAL(res.code, 3);
+    BOOST_CHECK_MESSAGE(contains(res.err, eu_data), res.err);
+  }
+  BOOST_REQUIRE_EQUAL(::unlink(eu_data.c_str()), 0);
+  // The data file is gone from an environment that was initialised.
+  auto gone = p.run({"stats"});
+  BOOST_CHECK_EQUAL(gone.code, 3);
+  BOOST_CHECK(contains(gone.err, "missing although"));
+  BOOST_REQUIRE_EQUAL(::rename((eu_data + ".bak").c_str(), eu_data.c_str()), 0);
+  BOOST_CHECK_EQUAL(p.run({"stats"}).code, 0);
+}
+
+BOOST_AUTO_TEST_CASE(corrupt_data_files_are_refused_not_mapped) {
+  prepared p;
+  {
+    test::fixture fx{p.settings()};
+    auto ns = fx.bind<stash>("stash");
+    // Large values (overflow pages): a data file well beyond 22 KiB.
+    for (int i = 0; i < 4; ++i)
+      BOOST_REQUIRE(*ns.get_by_name("big").call(5s, put_atom::value,
+                                                "v" + std::to_string(i),
+                                                std::string(100000, 'x')));
+  }
+  auto file = p.data + "/global/data.mdb";
+  auto pristine = test::slurp(file);
+  BOOST_REQUIRE_GT(pristine.size(), 300'000u);
+  auto restore = [&] {
+    std::ofstream{file, std::ios::binary | std::ios::trunc} << pristine;
+  };
+  struct corruption {
+    std::string what;
+    std::function<void()> apply;
+    std::string expected;
+  };
+  auto truncate_to = [&](off_t size) {
+    return
+        [&, size] { BOOST_REQUIRE_EQUAL(::truncate(file.c_str(), size), 0); };
+  };
+  std::vector<corruption> cases{
+      {"truncated to 8 KiB", truncate_to(8192), "is truncated"},
+      {"truncated to 16 KiB", truncate_to(16384), "is truncated"},
+      {"truncated to 22 KiB", truncate_to(22528), "is truncated"},
+      {"truncated inside meta page 1", truncate_to(4200), "meta page 1"},
+      {"empty", truncate_to(0), "is empty although"},
+      {"meta page 0 overwritten",
+       [&] { write_file(file, std::string(4096, '\xab'), 0); }, "meta page 0"},
+      {"meta page 1 overwritten",
+       [&] { write_file(file, std::string(4096, '\0'), 4096); }, "meta page 1"},
+  };
+  for (auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.what) {
+      restore();
+      c.apply();
+      // The admin tool: a storage failure (exit 3), no SIGBUS.
+      auto res = p.run({"stats"});
+      BOOST_CHECK_EQUAL(res.code, 3);
+      BOOST_CHECK_MESSAGE(
+          contains(res.err, file) && contains(res.err, c.expected), res.err);
+      // The server: refuses to open, neither crashes nor starts empty.
+      auto err = open_deployment(p);
+      BOOST_CHECK(durable::is(err, durable::errc::storage_failure));
+      BOOST_CHECK_MESSAGE(contains(durable::message_of(err), c.expected),
+                          durable::message_of(err));
+    }
+  }
+  restore();
+  BOOST_CHECK_EQUAL(p.run({"stats"}).code, 0);
+  BOOST_CHECK(!open_deployment(p));
+}
+
+BOOST_AUTO_TEST_CASE(migration_files_are_checked_before_reading) {
+  prepared p;
+  {
+    test::fixture fx{p.settings()};
+    p.fill(fx);
+  }
+  // A device that never ends: refused before reading (was bad_alloc).
+  auto zero = p.run({"migrate", "/dev/zero"}, {}, 20);
+  BOOST_CHECK_EQUAL(zero.code, 2);
+  BOOST_CHECK(contains(zero.err, "not a regular file"));
+  // A FIFO without a writer: refused at once (used to hang; the watchdog
+  // ends the child after 20 s).
+  auto fifo = p.work + "/fifo.json";
+  BOOST_REQUIRE_EQUAL(::mkfifo(fifo.c_str(), 0600), 0);
+  auto hung = p.run({"migrate", fifo}, {}, 20);
+  BOOST_CHECK_EQUAL(hung.code, 2);
+  BOOST_CHECK(contains(hung.err, "not a regular file"));
+  // Too large: refused by its size (a sparse file: nothing is read).
+  auto big = p.work + "/big.json";
+  p.write("big.json", "[]");
+  BOOST_REQUIRE_EQUAL(::truncate(big.c_str(), (off_t{16} << 20) + 1), 0);
+  auto large = p.run({"migrate", big});
+  BOOST_CHECK_EQUAL(large.code, 2);
+  BOOST_CHECK(contains(large.err, "larger than 16 MiB"));
+}
+
+BOOST_AUTO_TEST_CASE(numeric_options_are_bounded) {
+  prepared p;
+  {
+    test::fixture fx{p.settings()};
+    p.fill(fx);
+  }
+  for (auto opt :
+       {"--limit=9223372036854775807", "--limit=0", "--limit=1000001",
+        "--max-value=9223372036854775807", "--max-value=-1"}) {
+    auto res = p.run({"object", "show", "stash", "alice", opt});
+    BOOST_CHECK_MESSAGE(res.code == 1, opt << ": " << res.code);
+    BOOST_CHECK(contains(res.err, "--limit must be between 1 and 1000000"));
+  }
+  auto fine = p.run({"object", "show", "stash", "alice", "--limit=1000000",
+                     "--max-value=131072"});
+  BOOST_CHECK_EQUAL(fine.code, 0);
+  BOOST_CHECK(contains(fine.out, std::string(200, 'L')));
 }

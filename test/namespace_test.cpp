@@ -180,8 +180,11 @@ BOOST_AUTO_TEST_CASE(secret_is_created_once_with_mode_0600) {
     BOOST_CHECK(ns.id_from_string(first_hex));
   }
   {
-    // Another secret derives other IDs and rejects the old ones.
+    // Another secret derives other IDs and rejects the old ones (in a data
+    // directory of its own: this one refuses another secret, see
+    // secret_test).
     auto other = cfg;
+    other.data_dir = dir + "/other";
     other.secret_hex = std::string(64, 'b');
     fixture fx{other};
     auto ns = fx.bind<counter>("counter");

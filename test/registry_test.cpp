@@ -436,3 +436,49 @@ BOOST_AUTO_TEST_CASE(within_a_migration_renames_then_deletes_then_creates) {
   BOOST_CHECK_EQUAL(a->script, "prog");
   BOOST_CHECK_NE((*reg.find("b"))->id, b_id);
 }
+
+BOOST_AUTO_TEST_CASE(an_interrupted_delete_finishes_before_the_name_returns) {
+  temp_dir dir;
+  auto cfg = settings_in(dir);
+  std::string doomed_id;
+  {
+    fixture fx{cfg};
+    auto doomed = fx.bind<stash>("doomed");
+    auto obj = doomed.jurisdiction(jurisdiction::eu).get_by_name("x");
+    BOOST_REQUIRE(*obj.call(5s, put_atom::value, "k1", "old"));
+    BOOST_REQUIRE(*obj.call(5s, arm_atom::value, far_alarm));
+    doomed_id = doomed.key();
+  }
+  // The state a migrate killed right after its global commit leaves: the
+  // record gone, a deletion marker, the eu data still there.
+  {
+    std::shared_ptr<durable::storage_engine> engine = raw_engine(cfg.data_dir);
+    BOOST_REQUIRE(!engine->update(jurisdiction::none, [&](auto& tx) {
+      if (auto err = tx.remove("registry/class/doomed"))
+        return err;
+      return tx.put("registry/dropping/" + doomed_id, "doomed");
+    }));
+    durable::namespace_registry reg{engine};
+    // Binding the name again (same derived ID) would see the old data.
+    auto early = reg.ensure("doomed", "");
+    BOOST_REQUIRE(!early);
+    BOOST_CHECK(durable::is(early.error(), errc::unavailable));
+    BOOST_CHECK_NE(durable::message_of(early.error()).find("still being"),
+                   std::string::npos);
+    BOOST_REQUIRE(!reg.finish_deletions());
+    BOOST_CHECK(engine->usage(jurisdiction::eu)->empty());
+    BOOST_CHECK(engine->all_alarms(jurisdiction::eu)->empty());
+    BOOST_CHECK(
+        engine->meta_scan(jurisdiction::none, "registry/dropping/")->empty());
+    BOOST_REQUIRE(!reg.finish_deletions()); // idempotent
+    auto again = reg.ensure("doomed", "");
+    BOOST_REQUIRE(again);
+    BOOST_CHECK_EQUAL(again->id, doomed_id);
+  }
+  fixture fx{cfg};
+  auto ns = fx.bind<stash>("doomed");
+  BOOST_CHECK_EQUAL(*ns.jurisdiction(jurisdiction::eu)
+                         .get_by_name("x")
+                         .call(5s, read_atom::value, "k1"),
+                    "<none>");
+}

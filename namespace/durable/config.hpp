@@ -26,7 +26,6 @@ void add_message_types(caf::actor_system_config& cfg);
 /// |---------------|-----------------------|--------------------------------------|
 /// | data-dir      | `durable-data`        | storage and secret directory         |
 /// | secret-file   | `<data-dir>/secret`   | 32-byte deployment secret            |
-/// | secret        | (none)                | the secret as 64 hex digits          |
 /// | idle-timeout  | `70s`                 | evict objects idle this long         |
 /// | max-queued    | `10000`               | queued requests per object           |
 /// | max-queued-total | `1000000`          | queued requests of the whole node    |
@@ -35,17 +34,34 @@ void add_message_types(caf::actor_system_config& cfg);
 /// | location      | (none)                | this node's location hint            |
 /// | jurisdictions | all                   | jurisdictions this node holds        |
 /// | script        | (none)                | program recorded for new namespaces  |
+///
+/// The deployment secret comes from `secret-file` or, if set, from the
+/// environment variable `DURABLE_SECRET` (64 hex digits). `durable.secret`
+/// is refused: a command line shows in `ps` and options show in
+/// `--dump-config`. It stays declared only so that CAF's parser does not
+/// echo its value as an unknown option; `from_config` refuses any value and
+/// `dump_content` redacts it.
 // clang-format on
 class config : public caf::actor_system_config {
 public:
   config();
+
+  /// What `--dump-config` prints: CAF's dump with any `durable.secret`
+  /// replaced by `<redacted>`.
+  caf::settings dump_content() const override;
 };
+
+/// The environment variable that may carry the deployment secret as 64 hex
+/// digits (instead of the secret file).
+constexpr const char* secret_env_var = "DURABLE_SECRET";
 
 /// The `durable.*` settings of an actor system, read once.
 struct settings {
   std::string data_dir = "durable-data";
   std::string secret_file; ///< Empty: `<data_dir>/secret`.
-  std::string secret_hex;  ///< Empty: use `secret_file`.
+  /// The secret as 64 hex digits; empty: use `secret_file`. `from_config`
+  /// takes it from the environment variable `DURABLE_SECRET`.
+  std::string secret_hex;
   /// The program name recorded for namespaces that `bind` registers.
   std::string script;
   caf::timespan idle_timeout = std::chrono::seconds{70};

@@ -129,12 +129,20 @@ public:
   /// applied tags not after new ones, renames and deletions of existing
   /// classes only, new classes not existing, no deletion of a class whose ID
   /// is in `bound_ids`); an invalid list changes nothing. Each migration then
-  /// commits atomically in the global environment together with its tag;
-  /// data of deleted classes in other jurisdictions is removed just before
-  /// (if that commit fails, applying the list again completes it).
+  /// commits atomically in the global environment together with its tag:
+  /// deleted classes lose their record and their global data there and are
+  /// marked for dropping; their data in the other jurisdictions is removed
+  /// right after. If that is interrupted (a crash, a failed commit), the
+  /// class stays deleted and `finish_deletions` (run by `apply` itself and
+  /// by `deployment::open`) removes the rest.
   caf::expected<migration_result>
   apply(const std::vector<migration>& migrations,
         const std::vector<std::string>& bound_ids = {});
+
+  /// Removes whatever data of deleted classes an interrupted `apply` left in
+  /// non-global jurisdictions. Idempotent; does nothing on a read-only
+  /// engine.
+  caf::error finish_deletions();
 
   // -- utilities --------------------------------------------------------------
 
@@ -148,6 +156,13 @@ public:
   static caf::error check_name(std::string_view x, const char* what);
 
 private:
+  caf::error finish_deletions_locked();
+
+  /// Drops the data of the namespaces `ids` in every non-global jurisdiction
+  /// (one transaction per environment), then clears their deletion markers.
+  caf::error drop_deleted(const std::vector<std::string>& ids,
+                          std::vector<namespace_usage>& removed);
+
   caf::expected<migration_result>
   apply_locked(const std::vector<migration>& migrations,
                const std::vector<std::string>& bound_ids);

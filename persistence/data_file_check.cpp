@@ -1,0 +1,188 @@
+// Checks of LMDB data files before they are mapped. The layout read here is
+// LMDB 0.9's on-disk format on 64-bit hosts (stable since 0.9.0: the data
+// version is 1): page 0 and page 1 are meta pages,
+//   page header (16 bytes): pgno (8), pad (2), flags (2, P_META = 0x08), ...
+//   MDB_meta at offset 16:  magic (4) = 0xBEEFC0DE, version (4) = 1,
+//                           address (8), mapsize (8),
+//                           dbs[2] (48 each; dbs[0].md_pad = page size),
+//                           last_pg (8), txnid (8).
+
+#include "data_file_check.hpp"
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "durable/errc.hpp"
+
+namespace durable::detail {
+
+namespace {
+
+constexpr uint16_t p_meta = 0x08;
+constexpr uint32_t mdb_magic = 0xBEEFC0DE;
+constexpr uint32_t mdb_data_version = 1;
+constexpr size_t flags_offset = 10;
+constexpr size_t magic_offset = 16;
+constexpr size_t version_offset = 20;
+constexpr size_t psize_offset = 40;
+constexpr size_t last_pg_offset = 136;
+constexpr size_t txnid_offset = 144;
+constexpr size_t meta_bytes = 152;
+constexpr uint64_t min_page_size = 512;
+constexpr uint64_t max_page_size = 65536;
+
+std::function<void(const std::string&)>& sync_hook() {
+  static std::function<void(const std::string&)> hook;
+  return hook;
+}
+
+struct fd_guard {
+  int fd;
+  ~fd_guard() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+};
+
+template <class T>
+T load(const unsigned char* buf, size_t offset) {
+  T x;
+  std::memcpy(&x, buf + offset, sizeof(T)); // host order, as LMDB writes it
+  return x;
+}
+
+struct meta_page {
+  uint32_t page_size = 0;
+  uint64_t last_pg = 0;
+  uint64_t txnid = 0;
+};
+
+caf::error broken(std::string_view env_name, const std::string& path,
+                  const std::string& why) {
+  std::string text = "storage failure in environment \"";
+  text += env_name;
+  text += "\": data file '";
+  text += path;
+  text += "' ";
+  text += why;
+  text += " (restore it from a backup; the server does not start on it)";
+  return make_error(errc::storage_failure, std::move(text));
+}
+
+// Reads the meta page at `offset`; false if it is not one.
+bool read_meta(int fd, off_t offset, meta_page& out) {
+  unsigned char buf[meta_bytes];
+  size_t got = 0;
+  while (got < sizeof(buf)) {
+    auto n = ::pread(fd, buf + got, sizeof(buf) - got,
+                     offset + static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    got += static_cast<size_t>(n);
+  }
+  if ((load<uint16_t>(buf, flags_offset) & p_meta) == 0 ||
+      load<uint32_t>(buf, magic_offset) != mdb_magic ||
+      load<uint32_t>(buf, version_offset) != mdb_data_version)
+    return false;
+  out.page_size = load<uint32_t>(buf, psize_offset);
+  out.last_pg = load<uint64_t>(buf, last_pg_offset);
+  out.txnid = load<uint64_t>(buf, txnid_offset);
+  return true;
+}
+
+} // namespace
+
+caf::error env_os_error(std::string_view env_name, const char* what,
+                        const std::string& path, int err) {
+  std::string context = "storage failure in environment \"";
+  context += env_name;
+  context += '"';
+  return make_os_error(context, what, path, err);
+}
+
+caf::error check_data_file(std::string_view env_name, const std::string& dir) {
+  auto path = dir + "/data.mdb";
+  struct stat marker;
+  auto marker_path = dir + '/' + std::string{initialised_marker};
+  bool initialised = ::stat(marker_path.c_str(), &marker) == 0;
+  if (!initialised && errno != ENOENT)
+    return env_os_error(env_name, "stat", marker_path, errno);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    if (errno == ENOENT && !initialised)
+      return caf::none;
+    if (errno == ENOENT)
+      return broken(env_name, path,
+                    "is missing although the environment was "
+                    "initialised before");
+    return env_os_error(env_name, "open", path, errno);
+  }
+  fd_guard guard{fd};
+  struct stat st;
+  if (::fstat(fd, &st) != 0)
+    return env_os_error(env_name, "stat", path, errno);
+  if (!S_ISREG(st.st_mode))
+    return broken(env_name, path, "is not a regular file");
+  auto size = static_cast<uint64_t>(st.st_size);
+  if (size == 0)
+    return initialised ? broken(env_name, path,
+                                "is empty although the environment was "
+                                "initialised before")
+                       : caf::none;
+  meta_page first;
+  if (!read_meta(fd, 0, first))
+    return broken(env_name, path,
+                  "has no valid LMDB meta page 0 (not an LMDB file, "
+                  "overwritten, or truncated to " +
+                      std::to_string(size) + " bytes)");
+  auto psize = uint64_t{first.page_size};
+  if (psize < min_page_size || psize > max_page_size ||
+      (psize & (psize - 1)) != 0)
+    return broken(env_name, path,
+                  "records an invalid page size of " + std::to_string(psize));
+  meta_page second;
+  if (!read_meta(fd, static_cast<off_t>(psize), second) ||
+      second.page_size != first.page_size)
+    return broken(env_name, path,
+                  "has no valid LMDB meta page 1 (overwritten, or truncated "
+                  "to " +
+                      std::to_string(size) + " bytes)");
+  // LMDB uses the meta page with the higher transaction ID (page 0 on ties).
+  auto& current = second.txnid > first.txnid ? second : first;
+  if (current.last_pg >= UINT64_MAX / psize - 1)
+    return broken(env_name, path, "records an impossible last page");
+  auto needed = (current.last_pg + 1) * psize;
+  if (size < needed)
+    return broken(env_name, path,
+                  "is truncated: it has " + std::to_string(size) +
+                      " bytes, but its meta page counts " +
+                      std::to_string(current.last_pg + 1) + " pages of " +
+                      std::to_string(psize) + " bytes (" +
+                      std::to_string(needed) + " bytes)");
+  return caf::none;
+}
+
+caf::error sync_directory(std::string_view env_name, const std::string& dir) {
+  if (auto& hook = sync_hook())
+    hook(dir);
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return env_os_error(env_name, "open directory", dir, errno);
+  fd_guard guard{fd};
+  if (::fsync(fd) != 0)
+    return env_os_error(env_name, "sync directory", dir, errno);
+  return caf::none;
+}
+
+void set_sync_directory_hook(std::function<void(const std::string&)> hook) {
+  sync_hook() = std::move(hook);
+}
+
+} // namespace durable::detail
