@@ -116,8 +116,9 @@ public:
     else
       matched = run(result, xs);
     // The slot is free before the reply leaves: a caller that answers the
-    // reply with its next request must not find the object still full.
-    if (admitted)
+    // reply with its next request must not find the object still full. A
+    // skipped message comes back and leaves then.
+    if (admitted && matched != caf::match_case::skip)
       rt_->leave();
     rt_->end_turn(self_, &result.reply);
     return matched;
@@ -188,17 +189,29 @@ object_runtime::~object_runtime() {
 }
 
 object_runtime::admission object_runtime::admit(uint32_t max_queued) noexcept {
-  auto prev = state_.fetch_add(1, std::memory_order_acq_rel);
-  auto result = admission::admitted;
-  if ((prev & closed_flag) != 0)
-    result = admission::closed;
-  else if ((prev & count_mask) >= max_queued)
-    result = admission::overloaded;
-  else if (budget_ != nullptr && !budget_->take())
-    result = admission::node_overloaded;
-  if (result != admission::admitted)
-    state_.fetch_sub(1, std::memory_order_acq_rel);
-  return result;
+  // Never counts a message it refuses, not even for a moment: whoever reads
+  // the count (closing, draining, an ending instance giving back slots)
+  // sees only admitted messages.
+  auto cur = state_.load(std::memory_order_acquire);
+  bool slot = false;
+  auto refuse = [&](admission why) {
+    if (slot)
+      budget_->give();
+    return why;
+  };
+  for (;;) {
+    if ((cur & closed_flag) != 0)
+      return refuse(admission::closed);
+    if ((cur & count_mask) >= max_queued)
+      return refuse(admission::overloaded);
+    if (!slot && budget_ != nullptr) {
+      if (!budget_->take())
+        return admission::node_overloaded;
+      slot = true;
+    }
+    if (state_.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel))
+      return admission::admitted;
+  }
 }
 
 bool object_runtime::idle_at(clock::time_point now,

@@ -46,7 +46,7 @@ caf::behavior namespace_actor(caf::event_based_actor* self,
                               std::shared_ptr<namespace_core> core) {
   return {
       [self, core](route_atom, const object_id& id, uint8_t hint,
-                   caf::actor_id counted_by,
+                   const caf::strong_actor_ptr& counted_by,
                    caf::message& msg) -> caf::result<caf::message> {
         return core->deliver(self, id, static_cast<location_hint>(hint),
                              counted_by, msg);
@@ -207,15 +207,15 @@ void namespace_core::route(const object_id& id, location_hint hint,
       return;
     }
     auto& e = sh.objects[id.bytes()];
-    caf::actor_id counted_by = 0;
+    caf::strong_actor_ptr counted_by;
     if (e.obj.actor) {
       auto what = admit(sender, e.obj);
       if (what == admission::admitted && sender != e.obj.actor)
-        counted_by = e.obj.actor->id();
+        counted_by = e.obj.actor;
       else if (what != admission::admitted && what != admission::closed)
         refused = what;
     }
-    if (refused == admission::admitted && counted_by == 0) {
+    if (refused == admission::admitted && !counted_by) {
       if (e.waiting >= opts_.max_queued)
         refused = admission::overloaded;
       else if (!limits_->queued.take())
@@ -225,10 +225,10 @@ void namespace_core::route(const object_id& id, location_hint hint,
     }
     if (refused == admission::admitted) {
       ++e.via_ns;
-      actor_->enqueue(caf::make_mailbox_element(std::move(sender), mid, {},
-                                                route_atom::value, id,
-                                                static_cast<uint8_t>(hint),
-                                                counted_by, std::move(msg)),
+      actor_->enqueue(caf::make_mailbox_element(
+                          std::move(sender), mid, {}, route_atom::value, id,
+                          static_cast<uint8_t>(hint), std::move(counted_by),
+                          std::move(msg)),
                       ctx);
       return;
     }
@@ -248,7 +248,9 @@ void namespace_core::slow_path_done(const object_id& id, live_object* fresh) {
     auto i = sh.objects.find(id.bytes());
     if (i == sh.objects.end())
       return;
-    if (fresh != nullptr && fresh->actor) {
+    // A new instance that already ended (or broke) is not published: the
+    // next message spawns a fresh one.
+    if (fresh != nullptr && fresh->actor && !fresh->runtime->closed()) {
       // Spawned while shutdown collected the live objects: it was not
       // among them, so it learns of the shutdown here.
       if (closed_.load(std::memory_order_acquire))
@@ -264,23 +266,34 @@ void namespace_core::slow_path_done(const object_id& id, live_object* fresh) {
     caf::anon_send_exit(late, caf::exit_reason::user_shutdown);
 }
 
-caf::result<caf::message> namespace_core::deliver(caf::event_based_actor* self,
-                                                  const object_id& id,
-                                                  location_hint hint,
-                                                  caf::actor_id counted_by,
-                                                  caf::message& msg) {
+caf::result<caf::message> namespace_core::deliver(
+    caf::event_based_actor* self, const object_id& id, location_hint hint,
+    const caf::strong_actor_ptr& counted_by, caf::message& msg) {
   // Runs the delivery, then publishes a new object and lets direct senders
   // go again, in one step: what this message was queued behind has been
   // forwarded by then, and until then senders queue behind it.
   live_object fresh;
-  auto result = deliver_impl(self, id, hint, counted_by, msg, fresh);
+  caf::result<caf::message> result{caf::message{}};
+  try {
+    result = deliver_impl(self, id, hint, counted_by, msg, fresh);
+  } catch (const std::exception& e) {
+    result = make_error(errc::unavailable,
+                        std::string{"cannot deliver: "} + e.what());
+  } catch (...) {
+    result = make_error(errc::unavailable, "cannot deliver");
+  }
   slow_path_done(id, &fresh);
+  // Only requests learn of a refusal: an error sent for an asynchronous
+  // message would reach its sender's error handler and terminate it.
+  if (result.flag == caf::rt_error && !self->current_message_id().is_request())
+    return caf::message{};
   return result;
 }
 
 caf::result<caf::message>
 namespace_core::deliver_impl(caf::event_based_actor* self, const object_id& id,
-                             location_hint hint, caf::actor_id counted_by,
+                             location_hint hint,
+                             const caf::strong_actor_ptr& counted_by,
                              caf::message& msg, live_object& fresh) {
   using admission = object_runtime::admission;
   live_object obj;
@@ -290,19 +303,18 @@ namespace_core::deliver_impl(caf::event_based_actor* self, const object_id& id,
     auto i = sh.objects.find(id.bytes());
     if (i != sh.objects.end()) {
       obj = i->second.obj;
-      if (counted_by == 0 && i->second.waiting > 0)
+      if (!counted_by && i->second.waiting > 0)
         --i->second.waiting;
     }
   }
   // A counted message holds its instance open (it cannot close while the
-  // count is above 0): it goes there, even during shutdown, where the
-  // instance answers it. Only if that instance died (its end released its
-  // admissions) is it admitted anew.
-  if (counted_by != 0 && obj.actor && obj.actor->id() == counted_by)
-    return self->delegate(caf::actor_cast<caf::actor>(obj.actor),
+  // count is above 0, not even when broken or draining): it goes there,
+  // where it is answered. If that instance ended abnormally meanwhile, its
+  // end gave the admission back and CAF bounces the message.
+  if (counted_by)
+    return self->delegate(caf::actor_cast<caf::actor>(counted_by),
                           std::move(msg));
-  if (counted_by == 0)
-    limits_->queued.give();
+  limits_->queued.give();
   if (closed_.load(std::memory_order_acquire))
     return shut_down();
   auto sender = self->current_sender();
@@ -371,6 +383,13 @@ caf::expected<live_object> namespace_core::spawn(const object_id& id,
     limits_->live_objects.fetch_add(1, std::memory_order_relaxed);
   }
   return obj;
+}
+
+bool namespace_core::routing(const object_id& id) const {
+  auto& sh = shard_for(id);
+  std::shared_lock<std::shared_mutex> guard{sh.mtx};
+  auto i = sh.objects.find(id.bytes());
+  return i != sh.objects.end() && i->second.via_ns > 0;
 }
 
 void namespace_core::forget(const object_id& id, caf::actor_id instance) {

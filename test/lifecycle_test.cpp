@@ -184,3 +184,38 @@ BOOST_AUTO_TEST_CASE(eviction_racing_traffic_never_doubles_an_instance) {
   BOOST_CHECK_EQUAL(registry::get().overlaps.load(), 0);
   BOOST_CHECK(eventually([&] { return counters.live_objects() == 0; }));
 }
+
+BOOST_AUTO_TEST_CASE(a_refused_asynchronous_send_leaves_its_sender_alone) {
+  auto s = test_settings();
+  s.node = durable::node_description{durable::location_hint::none,
+                                     {durable::jurisdiction::us}};
+  fixture fx{s};
+  auto counters = fx.bind<counter>("counter");
+  // This node may not hold eu objects: the spawn is refused on the slow
+  // path. A sender of an asynchronous message must not be told (CAF would
+  // terminate it with that error).
+  auto eu = counters.jurisdiction(durable::jurisdiction::eu).get_by_name("x");
+  auto local = counters.get_by_name("here");
+  auto rounds = std::make_shared<std::atomic<int>>(0);
+  auto sender = fx.sys.spawn([=](caf::event_based_actor* self) {
+    return caf::behavior{
+        [=](get_atom) {
+          eu.send(self, inc_atom::value);
+          // The refusal passes the namespace actor before this request.
+          local.request(self, 10s, get_atom::value).then([=](int64_t) {
+            ++*rounds;
+          });
+        },
+    };
+  });
+  caf::scoped_actor self{fx.sys};
+  self->monitor(sender);
+  for (int i = 1; i <= 3; ++i) {
+    self->send(sender, get_atom::value);
+    BOOST_REQUIRE(eventually([&] { return rounds->load() == i; }));
+  }
+  bool down = false;
+  self->receive([&](caf::down_msg&) { down = true; },
+                caf::after(std::chrono::milliseconds{200}) >> [] {});
+  BOOST_CHECK(!down);
+}

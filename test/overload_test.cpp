@@ -132,8 +132,10 @@ BOOST_AUTO_TEST_CASE(anon_senders_at_one_object_stay_bounded) {
   BOOST_TEST_MESSAGE("sent " << sent << ", peak queued " << w.peak_queued
                              << ", RSS growth " << w.growth() << " MiB");
   BOOST_CHECK_GT(sent.load(), 100000);
-  // 2 000 queued requests of a few hundred bytes, plus write sets in flight.
-  BOOST_CHECK_LE(w.peak_queued.load(), 2000u + 64u);
+  // At most max-queued admitted by the instance plus max-queued waiting in
+  // the namespace actor (while an instance is spawned): a few hundred bytes
+  // each.
+  BOOST_CHECK_LE(w.peak_queued.load(), 2u * 2000u);
   BOOST_CHECK_LT(w.growth(), 128.0);
 }
 
@@ -156,14 +158,15 @@ BOOST_AUTO_TEST_CASE(open_loop_requests_get_overloaded_errors_not_timeouts) {
   BOOST_CHECK_GT(st->overloaded.load(), 0);
   BOOST_CHECK_GT(st->values.load(), 0);
   BOOST_CHECK_EQUAL(st->other.load(), 0);
-  BOOST_CHECK_LT(w.growth(), 128.0);
+  // Mostly the sender's own response handlers for requests in flight.
+  BOOST_CHECK_LT(w.growth(), 256.0);
   BOOST_CHECK_EQUAL(fx.dep.node_load().queued, 0u);
   BOOST_CHECK(ns.get_by_name("hot").call(5s, get_atom::value));
 }
 
 BOOST_AUTO_TEST_CASE(open_loop_load_on_10k_objects_is_bounded_by_the_node) {
   auto s = test_settings();
-  s.max_queued_total = 4000;
+  s.max_queued_total = 1000;
   fixture fx{s};
   auto ns = fx.bind<writer>("writer", {70s, 1000});
   std::vector<durable::stub<writer_api>> targets;
@@ -171,7 +174,7 @@ BOOST_AUTO_TEST_CASE(open_loop_load_on_10k_objects_is_bounded_by_the_node) {
     targets.push_back(ns.get_by_name("o-" + std::to_string(i)));
   auto st = std::make_shared<firehose_state>();
   watcher w{fx.dep};
-  fx.sys.spawn(firehose, targets, 2000, st);
+  fx.sys.spawn(firehose, targets, 4000, st);
   std::this_thread::sleep_for(3s);
   st->stop = true;
   BOOST_CHECK(eventually(
@@ -182,11 +185,11 @@ BOOST_AUTO_TEST_CASE(open_loop_load_on_10k_objects_is_bounded_by_the_node) {
                              << ", overloaded " << st->overloaded
                              << ", peak queued " << w.peak_queued
                              << ", RSS growth " << w.growth() << " MiB");
-  BOOST_CHECK_LE(w.peak_queued.load(), 4000u);
+  BOOST_CHECK_LE(w.peak_queued.load(), 1000u);
   BOOST_CHECK_GT(st->overloaded.load(), 0);
   BOOST_CHECK_GT(st->values.load(), 0);
   BOOST_CHECK_EQUAL(st->other.load(), 0);
-  // 10 000 live objects (about 2 KiB each) plus 4 000 queued requests.
+  // 10 000 live objects (about 2 KiB each) plus 1 000 queued requests.
   BOOST_CHECK_LT(w.growth(), 256.0);
   BOOST_CHECK_EQUAL(fx.dep.node_load().queued, 0u);
   BOOST_CHECK(targets[1234].call(5s, get_atom::value));

@@ -3,6 +3,7 @@
 #include <memory>
 #include <utility>
 
+#include <caf/actor_cast.hpp>
 #include <caf/actor_control_block.hpp>
 #include <caf/error.hpp>
 #include <caf/make_message.hpp>
@@ -66,13 +67,18 @@ public:
 private:
   /// Shared by all copies: the first `deliver` answers, later ones send
   /// nothing. While unanswered, the object counts it as work in progress
-  /// (it is not evicted as idle); dropped unanswered, it answers with an
-  /// error so that the caller does not wait for its timeout.
+  /// (it is not evicted as idle); dropped unanswered (also when the object
+  /// ends with the promise in a member), it answers with an error so that
+  /// the caller does not wait for its timeout. Holds the object weakly: a
+  /// promise kept by the object itself must not keep it alive. A promise
+  /// for an asynchronous message has nobody to answer.
   struct state {
     state(object_runtime* r, caf::strong_actor_ptr s,
           caf::typed_response_promise<Ts...> p)
-        : rt(r), self(std::move(s)), rp(std::move(p)) {
-      if (rt != nullptr && rp.pending())
+        : rt(r),
+          self(caf::actor_cast<caf::weak_actor_ptr>(s)),
+          rp(std::move(p)) {
+      if (rt != nullptr && rp.pending() && !as_untyped().async())
         rt->promise_opened();
       else
         rt = nullptr;
@@ -81,25 +87,32 @@ private:
     ~state() {
       if (rt == nullptr)
         return;
-      caf::response_promise untyped = rp;
+      auto owner = caf::actor_cast<caf::strong_actor_ptr>(self);
+      caf::response_promise untyped = as_untyped();
       held_output::respond(
-          self, untyped,
+          owner, untyped,
           caf::make_message(make_error(
               errc::unavailable,
               "the Durable Object dropped a promise without answering")));
-      rt->promise_settled();
+      if (owner)
+        rt->promise_settled();
     }
 
+    caf::response_promise& as_untyped() { return rp; }
+
     object_runtime* rt;
-    caf::strong_actor_ptr self;
+    caf::weak_actor_ptr self;
     caf::typed_response_promise<Ts...> rp;
   };
 
   void send(caf::message msg) {
     if (!state_ || state_->rt == nullptr)
       return;
+    auto owner = caf::actor_cast<caf::strong_actor_ptr>(state_->self);
+    if (!owner)
+      return; // The object is gone; its end answered the caller.
     auto* rt = std::exchange(state_->rt, nullptr);
-    rt->reply_gated(state_->self, std::move(state_->rp), std::move(msg));
+    rt->reply_gated(std::move(owner), std::move(state_->rp), std::move(msg));
     rt->promise_settled();
   }
 

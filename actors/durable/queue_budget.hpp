@@ -23,8 +23,8 @@ public:
     do {
       if (cur >= limit_)
         return false;
-    } while (!used_.compare_exchange_weak(cur, cur + 1,
-                                          std::memory_order_relaxed));
+    } while (
+        !used_.compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed));
     return true;
   }
 

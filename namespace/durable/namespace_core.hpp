@@ -151,13 +151,17 @@ public:
   // -- namespace actor side ---------------------------------------------------
 
   /// Delivers a message that took the slow path, spawning the object if
-  /// needed. `counted_by` is the instance (actor ID) that admitted it
-  /// already, or 0 if it holds a slot of the node's budget while it waits
-  /// for an instance. Runs in the namespace actor.
+  /// needed. `counted_by` is the instance that admitted it already, or null
+  /// if it holds a slot of the node's budget while it waits for an
+  /// instance. Runs in the namespace actor.
   caf::result<caf::message> deliver(caf::event_based_actor* self,
                                     const object_id& id, location_hint hint,
-                                    caf::actor_id counted_by,
+                                    const caf::strong_actor_ptr& counted_by,
                                     caf::message& msg);
+
+  /// Whether messages for `id` wait in the namespace actor: their instance
+  /// is not idle (they may be its own, uncounted, messages to itself).
+  bool routing(const object_id& id) const;
 
   /// Drops the map entry of `id` if it still holds the instance with actor
   /// ID `instance` (never reused, unlike addresses), and counts the instance
@@ -215,6 +219,10 @@ private:
     return shards_[id.hash() % shard_count];
   }
 
+  const shard& shard_for(const object_id& id) const noexcept {
+    return shards_[id.hash() % shard_count];
+  }
+
   /// The live object of `id`, unless there is none or messages for it wait
   /// in the namespace actor's mailbox.
   live_object find_direct(const object_id& id);
@@ -223,11 +231,10 @@ private:
   /// just spawned object, if set) in the same step.
   void slow_path_done(const object_id& id, live_object* fresh = nullptr);
 
-  caf::result<caf::message> deliver_impl(caf::event_based_actor* self,
-                                         const object_id& id,
-                                         location_hint hint,
-                                         caf::actor_id counted_by,
-                                         caf::message& msg, live_object& fresh);
+  caf::result<caf::message>
+  deliver_impl(caf::event_based_actor* self, const object_id& id,
+               location_hint hint, const caf::strong_actor_ptr& counted_by,
+               caf::message& msg, live_object& fresh);
 
   /// Admits a message from `sender` to `obj`; an object's messages to itself
   /// are not counted (it cannot be full for itself).

@@ -242,7 +242,7 @@ protected:
     // the one place the runtime looks inside CAF's actor.
     return this->awaited_responses_.empty() &&
            this->multiplexed_responses_.empty() && this->mailbox().empty() &&
-           object_runtime::may_evict();
+           object_runtime::may_evict() && !ns_->routing(id_);
   }
 
 private:
