@@ -3,6 +3,7 @@
 // the same clients and the same in-flight depth.
 
 #include <atomic>
+#include <cstdio>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "durable/config.hpp"
 #include "durable/deployment.hpp"
 #include "durable/object.hpp"
+#include "load.hpp"
 
 namespace {
 
@@ -94,10 +96,23 @@ int main(int argc, char** argv) {
   durable::config cfg;
   cfg.set("scheduler.max-threads", 2);
   caf::actor_system sys{cfg};
+  // A scratch data directory of its own: the counters here are in memory,
+  // and a deployment directory of another program has another secret.
+  bench::scratch_dir dir;
   durable::settings s;
-  s.secret_hex = std::string(64, '1');
+  s.data_dir = dir.path + "/durable";
   auto dep = durable::deployment::open(sys, s);
+  if (!dep) {
+    std::fprintf(stderr, "stub_request: %s\n",
+                 durable::message_of(dep.error()).c_str());
+    return 1;
+  }
   auto ns = dep->bind<durable_counter>("bench-counter");
+  if (!ns) {
+    std::fprintf(stderr, "stub_request: %s\n",
+                 durable::message_of(ns.error()).c_str());
+    return 1;
+  }
   std::vector<durable::stub<counter_api>> stubs;
   std::vector<counter_api> plain;
   for (size_t i = 0; i < targets; ++i) {
