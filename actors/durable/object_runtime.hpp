@@ -111,10 +111,6 @@ public:
         clock::duration{last_active_.load(std::memory_order_relaxed)}};
   }
 
-  /// Gives back the admission of a message that will not reach the object
-  /// (any thread).
-  void release() noexcept { leave(); }
-
   /// Returns whether the object handled nothing since `now - timeout`.
   bool idle_at(clock::time_point now, caf::timespan timeout) const noexcept;
 
