@@ -303,6 +303,11 @@ void server::stop() {
     w->ioc.stop();
     if (w->thread.joinable())
       w->thread.join();
+    // Connections still writing when the grace ran out own their exchanges,
+    // which own them back: with the loop gone, close them from here.
+    for (auto& conn : snapshot(*w))
+      conn->close();
+    w->waiting.clear();
   }
 }
 

@@ -32,7 +32,7 @@ constexpr size_t mib = size_t{1} << 20;
 /// server holds per connection its input buffer (header limit + 16 KiB), a
 /// body (limit 1 MiB) and a few responses; 64 MiB leaves room for the
 /// allocator and the clients' own buffers in this process.
-constexpr size_t memory_bound = 64 * mib;
+constexpr size_t memory_bound = 64 * mib * sanitizer_memory_factor;
 
 /// Connects `n` clients that send one request `head` and then stream `fill`
 /// (up to 128 MiB each, far more than any limit). Returns what each got

@@ -10,6 +10,17 @@
 
 namespace durable::test {
 
+/// How many times the memory bounds the tests state for a normal build are
+/// allowed under a sanitizer: ASan keeps freed blocks in quarantine (the
+/// sanitizer builds' test environment makes it 16 MiB) and pads every
+/// allocation with red zones; TSan shadows every byte it touches.
+constexpr size_t sanitizer_memory_factor =
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    3;
+#else
+    1;
+#endif
+
 /// The value in kB of `field` ("VmRSS", "VmHWM") in bytes; 0 if absent.
 inline size_t proc_status_bytes(const std::string& field) {
   std::ifstream in{"/proc/self/status"};

@@ -54,20 +54,28 @@ public:
 /// leave once their writes are durable.
 void start_watchdog(sigset_t signals, caf::timespan limit) {
   std::thread{[signals, limit] {
-    auto secs = std::chrono::duration_cast<std::chrono::seconds>(limit);
-    auto ns =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(limit - secs);
-    timespec timeout{static_cast<time_t>(secs.count()),
-                     static_cast<long>(ns.count())};
-    auto sig = sigtimedwait(&signals, nullptr, &timeout);
+    using namespace std::chrono;
+    auto deadline = steady_clock::now() + limit;
+    int sig = -1;
+    // sigtimedwait also returns early with EINTR (a handler ran on this
+    // thread, as sanitizers' do): wait again for what is left.
+    for (auto left = limit; sig <= 0 && left > left.zero();
+         left = deadline - steady_clock::now()) {
+      auto secs = duration_cast<seconds>(left);
+      auto ns = duration_cast<nanoseconds>(left - secs);
+      timespec timeout{static_cast<time_t>(secs.count()),
+                       static_cast<long>(ns.count())};
+      sig = sigtimedwait(&signals, nullptr, &timeout);
+    }
     if (sig > 0)
       std::fprintf(stderr, "counter_server: signal %d again, exiting now\n",
                    sig);
     else
-      std::fprintf(stderr,
-                   "counter_server: not stopped after %lld s, "
-                   "exiting now\n",
-                   static_cast<long long>(secs.count()));
+      std::fprintf(
+          stderr,
+          "counter_server: not stopped after %lld s, "
+          "exiting now\n",
+          static_cast<long long>(duration_cast<seconds>(limit).count()));
     std::_Exit(EXIT_FAILURE);
   }}.detach();
 }
