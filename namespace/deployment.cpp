@@ -58,6 +58,39 @@ void route(const std::shared_ptr<namespace_core>& core, const object_id& id,
 
 } // namespace detail
 
+/// The namespaces bound to a deployment, shared with its alarm scheduler:
+/// the scheduler may still be in a scan when the deployment goes away.
+struct bound_namespaces {
+  explicit bound_namespaces(std::shared_ptr<storage_engine> engine)
+      : engine(std::move(engine)) {
+    // nop
+  }
+
+  std::shared_ptr<storage_engine> engine;
+  std::mutex mtx;
+  std::vector<std::shared_ptr<namespace_core>> list;
+
+  /// The bound namespace with number `ns` in the environment of `j`.
+  std::shared_ptr<namespace_core> resolve(jurisdiction j, uint32_t ns) {
+    std::lock_guard<std::mutex> guard{mtx};
+    for (auto& core : list) {
+      auto number = engine->namespace_number(j, core->key());
+      if (number && *number == ns)
+        return core;
+    }
+    return nullptr;
+  }
+
+  /// Keys of the bound namespaces.
+  std::vector<std::string> keys() {
+    std::lock_guard<std::mutex> guard{mtx};
+    std::vector<std::string> result;
+    for (auto& core : list)
+      result.push_back(core->key());
+    return result;
+  }
+};
+
 struct deployment::state {
   caf::actor_system& sys;
   durable::settings cfg;
@@ -65,20 +98,10 @@ struct deployment::state {
   std::shared_ptr<storage_engine> engine;
   std::unique_ptr<namespace_registry> registry;
   std::shared_ptr<node_limits> limits;
+  /// Serializes binding and migrating (the registry).
   std::mutex mtx;
-  std::vector<std::shared_ptr<namespace_core>> namespaces;
+  std::shared_ptr<bound_namespaces> bound;
   caf::actor alarms;
-
-  /// The bound namespace with number `ns` in the environment of `j`.
-  std::shared_ptr<namespace_core> resolve(jurisdiction j, uint32_t ns) {
-    std::lock_guard<std::mutex> guard{mtx};
-    for (auto& core : namespaces) {
-      auto number = engine->namespace_number(j, core->key());
-      if (number && *number == ns)
-        return core;
-    }
-    return nullptr;
-  }
 };
 
 // -- constructors, destructors, and assignment operators ----------------------
@@ -143,10 +166,11 @@ caf::expected<deployment> deployment::open(caf::actor_system& sys,
                                        {},
                                        {},
                                        {}}};
+  ptr->bound = std::make_shared<bound_namespaces>(ptr->engine);
   alarm_scheduler_config acfg;
   acfg.engine = ptr->engine;
-  acfg.resolve = [st = ptr.get()](jurisdiction j, uint32_t ns) {
-    return st->resolve(j, ns);
+  acfg.resolve = [bound = ptr->bound](jurisdiction j, uint32_t ns) {
+    return bound->resolve(j, ns);
   };
   acfg.now = ptr->cfg.clock ? ptr->cfg.clock : [] {
     using namespace std::chrono;
@@ -177,8 +201,8 @@ deployment::bind_impl(std::string name, namespace_options opts,
   // The record's ID is the unique key; a renamed class keeps it, so binding
   // the old and the new name would give one namespace two actors.
   auto& key = record->id;
-  for (auto& ns : state_->namespaces)
-    if (ns->key() == key)
+  for (auto& bound_key : state_->bound->keys())
+    if (bound_key == key)
       return make_error(errc::invalid_argument,
                         "namespace \"" + name + "\" is already bound");
   if (opts.idle_timeout <= caf::timespan{0})
@@ -190,7 +214,10 @@ deployment::bind_impl(std::string name, namespace_options opts,
       state_->sys, key, std::move(ids), state_->cfg.node, opts, state_->engine,
       state_->limits, std::move(fn));
   core->start();
-  state_->namespaces.push_back(core);
+  {
+    std::lock_guard<std::mutex> bound_guard{state_->bound->mtx};
+    state_->bound->list.push_back(core);
+  }
   auto& reg = live_namespaces::instance();
   std::lock_guard<std::mutex> reg_guard{reg.mtx};
   reg.entries[key] = core;
@@ -207,10 +234,7 @@ deployment::migrate(std::vector<migration> migrations) {
         def.script = state_->cfg.script;
   // Holding the lock keeps `bind` from binding a class while it is deleted.
   std::lock_guard<std::mutex> guard{state_->mtx};
-  std::vector<std::string> bound;
-  for (auto& ns : state_->namespaces)
-    bound.push_back(ns->key());
-  return state_->registry->apply(migrations, bound);
+  return state_->registry->apply(migrations, state_->bound->keys());
 }
 
 void deployment::shutdown() {
@@ -222,8 +246,8 @@ void deployment::shutdown() {
   }
   std::vector<std::shared_ptr<namespace_core>> namespaces;
   {
-    std::lock_guard<std::mutex> guard{state_->mtx};
-    namespaces.swap(state_->namespaces);
+    std::lock_guard<std::mutex> guard{state_->bound->mtx};
+    namespaces.swap(state_->bound->list);
   }
   for (auto& ns : namespaces)
     ns->shutdown();
