@@ -25,6 +25,7 @@
 
 #include <boost/beast/_experimental/test/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -93,17 +94,10 @@ field_list fields_of(const Message& msg) {
   return out;
 }
 
-std::string lowercase(std::string_view x) {
-  std::string out{x};
-  for (auto& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // The fields grouped by case-insensitive name, each group in its order.
 field_list grouped_by_name(field_list xs) {
   std::stable_sort(xs.begin(), xs.end(), [](const auto& x, const auto& y) {
-    return lowercase(x.first) < lowercase(y.first);
+    return beast::iless{}(x.first, y.first);
   });
   return xs;
 }
