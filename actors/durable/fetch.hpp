@@ -34,6 +34,9 @@ struct fetch_request {
 /// The reply of an object's `fetch` handler.
 struct fetch_response {
   uint16_t status = 200;
+  /// Sent over HTTP with the fields of one name together, each name's
+  /// fields in their order (Beast's fields group them; HTTP gives meaning
+  /// only to the order within one name).
   header_list headers;
   std::string body;
 
