@@ -1,11 +1,4 @@
-// Checks of LMDB data files before they are mapped. The layout read here is
-// LMDB 0.9's on-disk format on 64-bit hosts (stable since 0.9.0: the data
-// version is 1): page 0 and page 1 are meta pages,
-//   page header (16 bytes): pgno (8), pad (2), flags (2, P_META = 0x08), ...
-//   MDB_meta at offset 16:  magic (4) = 0xBEEFC0DE, version (4) = 1,
-//                           address (8), mapsize (8),
-//                           dbs[2] (48 each; dbs[0].md_pad = page size),
-//                           last_pg (8), txnid (8).
+// Checks of LMDB data files before they are mapped (layout: lmdb_layout.hpp).
 // The pages the newer meta page leads to are walked by page_walk.cpp.
 
 #include "data_file_check.hpp"
@@ -19,15 +12,17 @@
 #include <unistd.h>
 
 #include "durable/errc.hpp"
+#include "lmdb_layout.hpp"
 
 namespace durable::detail {
 
 namespace {
 
-constexpr uint16_t p_meta = 0x08;
+using lmdb_layout::flags_offset;
+using lmdb_layout::load;
+using lmdb_layout::p_meta;
 constexpr uint32_t mdb_magic = 0xBEEFC0DE;
 constexpr uint32_t mdb_data_version = 1;
-constexpr size_t flags_offset = 10;
 constexpr size_t magic_offset = 16;
 constexpr size_t version_offset = 20;
 constexpr size_t psize_offset = 40;
@@ -51,13 +46,6 @@ struct fd_guard {
       ::close(fd);
   }
 };
-
-template <class T>
-T load(const unsigned char* buf, size_t offset) {
-  T x;
-  std::memcpy(&x, buf + offset, sizeof(T)); // host order, as LMDB writes it
-  return x;
-}
 
 struct meta_page {
   uint32_t page_size = 0;

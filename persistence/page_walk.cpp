@@ -1,20 +1,4 @@
-// The structural walk of an LMDB data file. The layout read here is LMDB
-// 0.9's on-disk format on 64-bit hosts (data version 1), all numbers in host
-// byte order:
-//   page header (16 bytes): pgno (8), pad (2), flags (2), then either
-//     lower (2) and upper (2): the free space between the node offsets and
-//     the nodes of a branch or leaf page, or pages (4): the length of an
-//     overflow run (the first page of a large value);
-//   node offsets: (lower - 16) / 2 offsets of 2 bytes from byte 16;
-//   node header (8 bytes): lo (2), hi (2), flags (2), key size (2), then the
-//     key and, in a leaf, the data. A branch node's child page number is
-//     lo | hi << 16 | flags << 32; a leaf node's data size is lo | hi << 16.
-//     Leaf flags: 1 = the data is the page number of an overflow run,
-//     2 = the data is a named database's record, 4 = duplicate keys.
-//   tree record (48 bytes): pad (4), flags (2), depth (2), branch, leaf and
-//     overflow page counts (8 each), entries (8), root (8).
-//   free-page tree: key = transaction ID (8), data = a count n (8) and at
-//     least n page numbers (8 each).
+// The structural walk of an LMDB data file (layout: lmdb_layout.hpp).
 
 #include "page_walk.hpp"
 
@@ -28,15 +12,18 @@
 #include <lmdb.h>
 #include <unistd.h>
 
+#include "lmdb_layout.hpp"
+
 namespace durable::detail {
 
 namespace {
 
-constexpr size_t header_size = 16;
+using lmdb_layout::load;
+using lmdb_layout::p_branch;
+using lmdb_layout::p_leaf;
+using lmdb_layout::p_overflow;
+constexpr size_t header_size = lmdb_layout::page_header_size;
 constexpr size_t node_header_size = 8;
-constexpr uint16_t p_branch = 0x01;
-constexpr uint16_t p_leaf = 0x02;
-constexpr uint16_t p_overflow = 0x04;
 // Bits LMDB may leave set on pages it wrote; they say nothing about the
 // page's content (P_DIRTY, P_LOOSE, P_KEEP).
 constexpr uint16_t transient_bits = 0x10 | 0x4000 | 0x8000;
@@ -49,13 +36,6 @@ constexpr uint64_t no_root = ~uint64_t{0};
 // LMDB's cursors hold at most 32 levels (CURSOR_STACK).
 constexpr uint16_t max_depth = 32;
 constexpr uint64_t first_data_page = 2;
-
-template <class T>
-T load(const unsigned char* buf, size_t offset) {
-  T x;
-  std::memcpy(&x, buf + offset, sizeof(T));
-  return x;
-}
 
 enum class tree_kind { free_pages, main, named };
 
@@ -97,8 +77,6 @@ private:
     size_t next = 0; // the next child to visit (branch pages)
   };
 
-  // -- errors -----------------------------------------------------------------
-
   std::string in_tree(uint64_t pgno) const {
     return "has a damaged page " + std::to_string(pgno) + " in database \"" +
            tree_ + "\": ";
@@ -106,6 +84,11 @@ private:
 
   std::string in_record() const {
     return "has a damaged record of database \"" + tree_ + "\": ";
+  }
+
+  std::string outside(const std::string& what, uint64_t pgno) const {
+    return what + " " + std::to_string(pgno) + " lies outside the file's " +
+           std::to_string(in_.last_pg + 1) + " pages";
   }
 
   // -- reading ----------------------------------------------------------------
@@ -142,10 +125,10 @@ private:
                   uint64_t from) {
     if (first < first_data_page || first > in_.last_pg ||
         count > in_.last_pg - first + 1)
-      return in_tree(from) + what + " page " + std::to_string(first) +
-             (count > 1 ? " (+" + std::to_string(count - 1) + ")" : "") +
-             " lies outside the file's " + std::to_string(in_.last_pg + 1) +
-             " pages";
+      return in_tree(from) + outside(std::string{what} + " page", first) +
+             (count > 1 ? " (or one of the " + std::to_string(count) +
+                              " pages from it)"
+                        : "");
     for (auto p = first; p < first + count; ++p)
       if (seen(p))
         return in_tree(from) + what + " page " + std::to_string(p) +
@@ -175,9 +158,7 @@ private:
       return in_record() + "its depth of " + std::to_string(rec.depth) +
              " is not between 1 and " + std::to_string(max_depth);
     if (rec.root < first_data_page || rec.root > in_.last_pg)
-      return in_record() + "its root page " + std::to_string(rec.root) +
-             " lies outside the file's " + std::to_string(in_.last_pg + 1) +
-             " pages";
+      return in_record() + outside("its root page", rec.root);
     if (levels_.size() < rec.depth)
       levels_.resize(rec.depth);
     if (auto err = enter(rec.root, 0, rec.depth, rec.root))
@@ -286,7 +267,7 @@ private:
         return node_error("a free-page list key has " + std::to_string(ksize) +
                           " bytes, not 8");
       if (!big)
-        return free_list(node_error, data, dsize);
+        return free_ids(node_error, data, dsize, 0, dsize);
     }
     if (!big)
       return std::nullopt;
@@ -317,9 +298,7 @@ private:
   opt_error overflow(uint64_t from, uint64_t pgno, uint64_t dsize,
                      const Err& node_error) {
     if (pgno < first_data_page || pgno > in_.last_pg)
-      return node_error("its large value's page " + std::to_string(pgno) +
-                        " lies outside the file's " +
-                        std::to_string(in_.last_pg + 1) + " pages");
+      return node_error(outside("its large value's page", pgno));
     unsigned char hdr[header_size];
     if (auto err = read(pgno, hdr, sizeof(hdr)))
       return err;
@@ -351,12 +330,6 @@ private:
     return std::nullopt;
   }
 
-  template <class Err>
-  opt_error free_list(const Err& node_error, const unsigned char* data,
-                      uint64_t dsize) {
-    return free_ids(node_error, data, dsize, 0, dsize);
-  }
-
   // Checks the part [done, done + len) of a free-page list of `dsize` bytes:
   // a count n, then at least n page numbers (LMDB may reserve more).
   template <class Err>
@@ -378,9 +351,7 @@ private:
         break;
       auto id = load<uint64_t>(data, at);
       if (id < first_data_page || id > in_.last_pg)
-        return node_error("free page " + std::to_string(id) +
-                          " lies outside the file's " +
-                          std::to_string(in_.last_pg + 1) + " pages");
+        return node_error(outside("free page", id));
     }
     return std::nullopt;
   }
