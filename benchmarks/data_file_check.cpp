@@ -18,6 +18,7 @@
 
 #include "bench.hpp"
 #include "data_file_check.hpp"
+#include "durable/errc.hpp"
 #include "durable/storage_engine.hpp"
 
 namespace {
@@ -96,7 +97,7 @@ double time_check(const std::string& dir, uint64_t& pages) {
   pages = 0;
   auto t0 = clock_type::now();
   auto err = durable::detail::check_data_file(
-      "none", dir, [&](uint64_t, uint64_t n, auto) { pages += n; });
+      "global", dir, true, [&](uint64_t, uint64_t n, auto) { pages += n; });
   auto ms = ms_since(t0);
   if (err)
     fail("the check refused a sound file: " + durable::message_of(err));
@@ -127,7 +128,7 @@ int main(int argc, char** argv) {
   if (mkdtemp(tmpl) == nullptr)
     fail("mkdtemp failed");
   std::string data = std::string{tmpl} + "/data";
-  std::string dir = data + "/none";
+  std::string dir = data + "/global";
   std::string path = dir + "/data.mdb";
   bench::progress prog{"data_file_check"};
   fill(data, objects, keys, small, big, prog);

@@ -140,7 +140,7 @@ caf::error env_os_error(std::string_view env_name, const char* what,
 }
 
 caf::error check_data_file(std::string_view env_name, const std::string& dir,
-                           const page_visitor& visit) {
+                           bool walk, const page_visitor& visit) {
   auto path = dir + "/data.mdb";
   struct stat marker;
   auto marker_path = dir + '/' + std::string{initialised_marker};
@@ -172,6 +172,8 @@ caf::error check_data_file(std::string_view env_name, const std::string& dir,
   meta_page current;
   if (auto err = read_current_meta(env_name, path, fd, size, current))
     return err;
+  if (!walk)
+    return caf::none;
   // Without a lock, a writer in another process (a read-only open beside a
   // running server) may reuse pages of the walked snapshot once it has
   // committed newer transactions: a walk that fails while the newest

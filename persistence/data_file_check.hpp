@@ -23,13 +23,14 @@ constexpr std::string_view initialised_marker = "initialised";
 /// both must carry LMDB's magic and data version and agree on a sane page
 /// size, and the file must hold every page the newer meta page counts (a
 /// shorter file would fault, SIGBUS, when LMDB touches the missing pages);
-/// then every page the newer meta page leads to is checked with plain reads
-/// (see page_walk.hpp), since LMDB faults on damaged pages too.
+/// then, with `walk`, every page the newer meta page leads to is checked
+/// with plain reads (see page_walk.hpp), since LMDB faults on damaged pages
+/// too.
 /// A missing or empty file is fine for a new environment and an error when
 /// `<dir>/initialised` exists. Errors are `errc::storage_failure` naming the
 /// file and what is wrong. `visit` (for tests) sees every page walked.
 caf::error check_data_file(std::string_view env_name, const std::string& dir,
-                           const page_visitor& visit = {});
+                           bool walk = true, const page_visitor& visit = {});
 
 /// The error for OS call `what` failing with `err` on `path` of environment
 /// `env_name` (`errc::storage_failure`).

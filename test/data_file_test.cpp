@@ -227,7 +227,7 @@ BOOST_AUTO_TEST_CASE(damaged_pages_are_refused_never_crash) {
   std::map<size_t, durable::detail::page_role> role;
   std::map<size_t, bool> value_page; // an overflow page past its header
   BOOST_REQUIRE(!durable::detail::check_data_file(
-      "global", dir, [&](uint64_t first, uint64_t n, auto r) {
+      "global", dir, true, [&](uint64_t first, uint64_t n, auto r) {
         for (auto p = first; p < first + n; ++p) {
           role[p] = r;
           value_page[p] = r == durable::detail::page_role::overflow;
@@ -312,4 +312,59 @@ BOOST_AUTO_TEST_CASE(damaged_pages_are_refused_never_crash) {
       BOOST_TEST_MESSAGE(p << ": " << what << ": " << n);
   write_all(path, pristine);
   BOOST_CHECK_EQUAL(open_in_child(settings, expected, err_path), read_back);
+}
+
+BOOST_AUTO_TEST_CASE(check_data_file_meta_skips_the_walk) {
+  // The option: full by default, meta on request, anything else refused.
+  auto parse = [](const char* value) {
+    durable::config cfg;
+    if (value != nullptr)
+      cfg.set("durable.check-data-file", value);
+    return durable::settings::from_config(cfg);
+  };
+  BOOST_CHECK(parse(nullptr)->check_data_file ==
+              durable::data_file_check::full);
+  BOOST_CHECK(parse("full")->check_data_file == durable::data_file_check::full);
+  BOOST_CHECK(parse("meta")->check_data_file == durable::data_file_check::meta);
+  auto bad = parse("fast");
+  BOOST_REQUIRE(!bad);
+  BOOST_CHECK(durable::is(bad.error(), durable::errc::invalid_argument));
+  // A large value's first page zeroed: LMDB reads it only with the value,
+  // so a meta-only check opens the file; the full check refuses it.
+  test::temp_dir tmp;
+  auto settings = test::test_settings();
+  settings.data_dir = tmp.path + "/data";
+  {
+    test::fixture fx{settings};
+    fill(fx);
+  }
+  auto dir = settings.data_dir + "/global";
+  uint64_t value_start = 0;
+  BOOST_REQUIRE(!durable::detail::check_data_file(
+      "global", dir, true, [&](uint64_t first, uint64_t n, auto r) {
+        if (r == durable::detail::page_role::overflow && n >= 3)
+          value_start = first;
+      }));
+  BOOST_REQUIRE_GT(value_start, 0u);
+  int fd = ::open((dir + "/data.mdb").c_str(), O_WRONLY);
+  BOOST_REQUIRE(fd >= 0);
+  std::string zeroes(4096, '\0');
+  BOOST_REQUIRE_EQUAL(::pwrite(fd, zeroes.data(), zeroes.size(),
+                               static_cast<off_t>(value_start * 4096)),
+                      4096);
+  ::close(fd);
+  auto open = [&](durable::data_file_check mode) {
+    settings.check_data_file = mode;
+    durable::config cfg;
+    caf::actor_system sys{cfg};
+    auto dep = durable::deployment::open(sys, settings);
+    return dep ? caf::error{} : std::move(dep.error());
+  };
+  BOOST_CHECK(!open(durable::data_file_check::meta));
+  auto err = open(durable::data_file_check::full);
+  BOOST_CHECK(durable::is(err, durable::errc::storage_failure));
+  BOOST_CHECK_MESSAGE(durable::message_of(err).find(
+                          "has a damaged page " + std::to_string(value_start) +
+                          " ") != std::string::npos,
+                      durable::message_of(err));
 }
