@@ -18,21 +18,7 @@ namespace durable::detail {
 
 namespace {
 
-using lmdb_layout::flags_offset;
-using lmdb_layout::load;
-using lmdb_layout::p_meta;
-constexpr uint32_t mdb_magic = 0xBEEFC0DE;
-constexpr uint32_t mdb_data_version = 1;
-constexpr size_t magic_offset = 16;
-constexpr size_t version_offset = 20;
-constexpr size_t psize_offset = 40;
-constexpr size_t free_tree_offset = 40;
-constexpr size_t main_tree_offset = 88;
-constexpr size_t last_pg_offset = 136;
-constexpr size_t txnid_offset = 144;
-constexpr size_t meta_bytes = 152;
-constexpr uint64_t min_page_size = 512;
-constexpr uint64_t max_page_size = 65536;
+using namespace lmdb_layout;
 
 std::function<void(const std::string&)>& sync_hook() {
   static std::function<void(const std::string&)> hook;
@@ -176,8 +162,12 @@ caf::error check_data_file(std::string_view env_name, const std::string& dir,
     return caf::none;
   // Without a lock, a writer in another process (a read-only open beside a
   // running server) may reuse pages of the walked snapshot once it has
-  // committed newer transactions: a walk that fails while the newest
-  // transaction changed is repeated on the new one.
+  // committed newer transactions, so a failed walk only counts if no newer
+  // transaction was committed meanwhile; otherwise it is repeated on the
+  // newest one. A file that a live writer keeps changing under every walk
+  // is left to LMDB, whose reader slot pins a consistent snapshot (the
+  // writer, which holds the file, would have met the damage first). An
+  // environment opened for writing is locked: nothing changes it here.
   for (int attempt = 0;; ++attempt) {
     walk_input in{fd, current.page_size, current.last_pg, current.free_tree,
                   current.main_tree};
@@ -185,14 +175,14 @@ caf::error check_data_file(std::string_view env_name, const std::string& dir,
     if (!damage)
       return caf::none;
     meta_page now;
-    if (attempt < 3 && ::fstat(fd, &st) == 0 &&
-        !read_current_meta(env_name, path, fd,
-                           static_cast<uint64_t>(st.st_size), now) &&
-        now.txnid != current.txnid) {
-      current = now;
-      continue;
-    }
-    return broken(env_name, path, *damage);
+    if (::fstat(fd, &st) != 0 ||
+        read_current_meta(env_name, path, fd, static_cast<uint64_t>(st.st_size),
+                          now) ||
+        now.txnid == current.txnid)
+      return broken(env_name, path, *damage);
+    if (attempt == 3)
+      return caf::none;
+    current = now;
   }
 }
 

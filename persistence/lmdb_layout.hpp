@@ -37,6 +37,20 @@ constexpr uint16_t p_leaf = 0x02;
 constexpr uint16_t p_overflow = 0x04;
 constexpr uint16_t p_meta = 0x08;
 
+// The meta page: offsets from the page's start.
+constexpr uint32_t mdb_magic = 0xBEEFC0DE;
+constexpr uint32_t mdb_data_version = 1;
+constexpr size_t magic_offset = 16;
+constexpr size_t version_offset = 20;
+constexpr size_t psize_offset = 40;
+constexpr size_t free_tree_offset = 40;
+constexpr size_t main_tree_offset = 88;
+constexpr size_t last_pg_offset = 136;
+constexpr size_t txnid_offset = 144;
+constexpr size_t meta_bytes = 152;
+constexpr uint64_t min_page_size = 512;
+constexpr uint64_t max_page_size = 65536;
+
 /// Reads a `T` at `offset` of `buf` (host order, as LMDB writes it).
 template <class T>
 T load(const unsigned char* buf, size_t offset) {
