@@ -43,6 +43,9 @@ config::config() {
                           "how long shutdown waits for objects to finish")
       .add<size_t>("map-size", "initial LMDB map size in bytes")
       .add<size_t>("max-map-size", "LMDB maps grow up to this many bytes")
+      .add<std::string>("check-data-file",
+                        "full (walk every B-tree page before LMDB maps a "
+                        "data file) or meta (meta pages and length only)")
       .add<std::string>("location", "this node's location hint")
       .add<std::vector<std::string>>("jurisdictions",
                                      "jurisdictions this node may hold");
@@ -107,6 +110,12 @@ settings::from_config(const caf::actor_system_config& cfg) {
     return make_error(errc::invalid_argument,
                       "durable.map-size must be positive and at most "
                       "durable.max-map-size");
+  auto check = caf::get_or(cfg, "durable.check-data-file", std::string{"full"});
+  if (check == "meta")
+    result.check_data_file = data_file_check::meta;
+  else if (check != "full")
+    return make_error(errc::invalid_argument,
+                      "durable.check-data-file must be full or meta");
   if (result.idle_timeout <= caf::timespan{0})
     return make_error(errc::invalid_argument,
                       "durable.idle-timeout must be positive");

@@ -144,6 +144,7 @@ caf::expected<deployment> deployment::open(caf::actor_system& sys,
   sopts.data_dir = cfg.data_dir;
   sopts.initial_map_size = cfg.map_size;
   sopts.max_map_size = cfg.max_map_size;
+  sopts.check_data_file = cfg.check_data_file;
   auto engine = storage_engine::open(std::move(sopts));
   if (!engine)
     return std::move(engine.error());

@@ -1,11 +1,5 @@
-// Checks of LMDB data files before they are mapped. The layout read here is
-// LMDB 0.9's on-disk format on 64-bit hosts (stable since 0.9.0: the data
-// version is 1): page 0 and page 1 are meta pages,
-//   page header (16 bytes): pgno (8), pad (2), flags (2, P_META = 0x08), ...
-//   MDB_meta at offset 16:  magic (4) = 0xBEEFC0DE, version (4) = 1,
-//                           address (8), mapsize (8),
-//                           dbs[2] (48 each; dbs[0].md_pad = page size),
-//                           last_pg (8), txnid (8).
+// Checks of LMDB data files before they are mapped (layout: lmdb_layout.hpp).
+// The pages the newer meta page leads to are walked by page_walk.cpp.
 
 #include "data_file_check.hpp"
 
@@ -18,23 +12,13 @@
 #include <unistd.h>
 
 #include "durable/errc.hpp"
+#include "lmdb_layout.hpp"
 
 namespace durable::detail {
 
 namespace {
 
-constexpr uint16_t p_meta = 0x08;
-constexpr uint32_t mdb_magic = 0xBEEFC0DE;
-constexpr uint32_t mdb_data_version = 1;
-constexpr size_t flags_offset = 10;
-constexpr size_t magic_offset = 16;
-constexpr size_t version_offset = 20;
-constexpr size_t psize_offset = 40;
-constexpr size_t last_pg_offset = 136;
-constexpr size_t txnid_offset = 144;
-constexpr size_t meta_bytes = 152;
-constexpr uint64_t min_page_size = 512;
-constexpr uint64_t max_page_size = 65536;
+using namespace lmdb_layout;
 
 std::function<void(const std::string&)>& sync_hook() {
   static std::function<void(const std::string&)> hook;
@@ -49,17 +33,12 @@ struct fd_guard {
   }
 };
 
-template <class T>
-T load(const unsigned char* buf, size_t offset) {
-  T x;
-  std::memcpy(&x, buf + offset, sizeof(T)); // host order, as LMDB writes it
-  return x;
-}
-
 struct meta_page {
   uint32_t page_size = 0;
   uint64_t last_pg = 0;
   uint64_t txnid = 0;
+  tree_record free_tree;
+  tree_record main_tree;
 };
 
 caf::error broken(std::string_view env_name, const std::string& path,
@@ -94,7 +73,46 @@ bool read_meta(int fd, off_t offset, meta_page& out) {
   out.page_size = load<uint32_t>(buf, psize_offset);
   out.last_pg = load<uint64_t>(buf, last_pg_offset);
   out.txnid = load<uint64_t>(buf, txnid_offset);
+  out.free_tree = load_tree_record(buf + free_tree_offset);
+  out.main_tree = load_tree_record(buf + main_tree_offset);
   return true;
+}
+
+// Reads both meta pages of the `size` bytes of `path` and picks the one
+// LMDB uses; the file must hold every page it counts.
+caf::error read_current_meta(std::string_view env_name, const std::string& path,
+                             int fd, uint64_t size, meta_page& current) {
+  meta_page first;
+  if (!read_meta(fd, 0, first))
+    return broken(env_name, path,
+                  "has no valid LMDB meta page 0 (not an LMDB file, "
+                  "overwritten, or truncated to " +
+                      std::to_string(size) + " bytes)");
+  auto psize = uint64_t{first.page_size};
+  if (psize < min_page_size || psize > max_page_size ||
+      (psize & (psize - 1)) != 0)
+    return broken(env_name, path,
+                  "records an invalid page size of " + std::to_string(psize));
+  meta_page second;
+  if (!read_meta(fd, static_cast<off_t>(psize), second) ||
+      second.page_size != first.page_size)
+    return broken(env_name, path,
+                  "has no valid LMDB meta page 1 (overwritten, or truncated "
+                  "to " +
+                      std::to_string(size) + " bytes)");
+  // LMDB uses the meta page with the higher transaction ID (page 0 on ties).
+  current = second.txnid > first.txnid ? second : first;
+  if (current.last_pg >= UINT64_MAX / psize - 1)
+    return broken(env_name, path, "records an impossible last page");
+  auto needed = (current.last_pg + 1) * psize;
+  if (size < needed)
+    return broken(env_name, path,
+                  "is truncated: it has " + std::to_string(size) +
+                      " bytes, but its meta page counts " +
+                      std::to_string(current.last_pg + 1) + " pages of " +
+                      std::to_string(psize) + " bytes (" +
+                      std::to_string(needed) + " bytes)");
+  return caf::none;
 }
 
 } // namespace
@@ -107,7 +125,8 @@ caf::error env_os_error(std::string_view env_name, const char* what,
   return make_os_error(context, what, path, err);
 }
 
-caf::error check_data_file(std::string_view env_name, const std::string& dir) {
+caf::error check_data_file(std::string_view env_name, const std::string& dir,
+                           bool walk, const page_visitor& visit) {
   auto path = dir + "/data.mdb";
   struct stat marker;
   auto marker_path = dir + '/' + std::string{initialised_marker};
@@ -136,37 +155,35 @@ caf::error check_data_file(std::string_view env_name, const std::string& dir) {
                                 "is empty although the environment was "
                                 "initialised before")
                        : caf::none;
-  meta_page first;
-  if (!read_meta(fd, 0, first))
-    return broken(env_name, path,
-                  "has no valid LMDB meta page 0 (not an LMDB file, "
-                  "overwritten, or truncated to " +
-                      std::to_string(size) + " bytes)");
-  auto psize = uint64_t{first.page_size};
-  if (psize < min_page_size || psize > max_page_size ||
-      (psize & (psize - 1)) != 0)
-    return broken(env_name, path,
-                  "records an invalid page size of " + std::to_string(psize));
-  meta_page second;
-  if (!read_meta(fd, static_cast<off_t>(psize), second) ||
-      second.page_size != first.page_size)
-    return broken(env_name, path,
-                  "has no valid LMDB meta page 1 (overwritten, or truncated "
-                  "to " +
-                      std::to_string(size) + " bytes)");
-  // LMDB uses the meta page with the higher transaction ID (page 0 on ties).
-  auto& current = second.txnid > first.txnid ? second : first;
-  if (current.last_pg >= UINT64_MAX / psize - 1)
-    return broken(env_name, path, "records an impossible last page");
-  auto needed = (current.last_pg + 1) * psize;
-  if (size < needed)
-    return broken(env_name, path,
-                  "is truncated: it has " + std::to_string(size) +
-                      " bytes, but its meta page counts " +
-                      std::to_string(current.last_pg + 1) + " pages of " +
-                      std::to_string(psize) + " bytes (" +
-                      std::to_string(needed) + " bytes)");
-  return caf::none;
+  meta_page current;
+  if (auto err = read_current_meta(env_name, path, fd, size, current))
+    return err;
+  if (!walk)
+    return caf::none;
+  // Without a lock, a writer in another process (a read-only open beside a
+  // running server) may reuse pages of the walked snapshot once it has
+  // committed newer transactions, so a failed walk only counts if no newer
+  // transaction was committed meanwhile; otherwise it is repeated on the
+  // newest one. A file that a live writer keeps changing under every walk
+  // is left to LMDB, whose reader slot pins a consistent snapshot (the
+  // writer, which holds the file, would have met the damage first). An
+  // environment opened for writing is locked: nothing changes it here.
+  for (int attempt = 0;; ++attempt) {
+    walk_input in{fd, current.page_size, current.last_pg, current.free_tree,
+                  current.main_tree};
+    auto damage = walk_data_file(in, visit);
+    if (!damage)
+      return caf::none;
+    meta_page now;
+    if (::fstat(fd, &st) != 0 ||
+        read_current_meta(env_name, path, fd, static_cast<uint64_t>(st.st_size),
+                          now) ||
+        now.txnid == current.txnid)
+      return broken(env_name, path, *damage);
+    if (attempt == 3)
+      return caf::none;
+    current = now;
+  }
 }
 
 caf::error sync_directory(std::string_view env_name, const std::string& dir) {

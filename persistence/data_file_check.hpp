@@ -9,6 +9,8 @@
 
 #include <caf/error.hpp>
 
+#include "page_walk.hpp"
+
 namespace durable::detail {
 
 /// The file that marks an environment directory as initialised: written
@@ -20,11 +22,15 @@ constexpr std::string_view initialised_marker = "initialised";
 /// Checks `<dir>/data.mdb` against its two meta pages before LMDB maps it:
 /// both must carry LMDB's magic and data version and agree on a sane page
 /// size, and the file must hold every page the newer meta page counts (a
-/// shorter file would fault, SIGBUS, when LMDB touches the missing pages).
+/// shorter file would fault, SIGBUS, when LMDB touches the missing pages);
+/// then, with `walk`, every page the newer meta page leads to is checked
+/// with plain reads (see page_walk.hpp), since LMDB faults on damaged pages
+/// too.
 /// A missing or empty file is fine for a new environment and an error when
 /// `<dir>/initialised` exists. Errors are `errc::storage_failure` naming the
-/// file and what is wrong.
-caf::error check_data_file(std::string_view env_name, const std::string& dir);
+/// file and what is wrong. `visit` (for tests) sees every page walked.
+caf::error check_data_file(std::string_view env_name, const std::string& dir,
+                           bool walk = true, const page_visitor& visit = {});
 
 /// The error for OS call `what` failing with `err` on `path` of environment
 /// `env_name` (`errc::storage_failure`).

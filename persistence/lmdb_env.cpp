@@ -128,8 +128,10 @@ caf::error environment::open_impl(const storage_options& opts) {
     }
   }
   // LMDB trusts the file: a truncated one faults (SIGBUS) on first access,
-  // and an empty one silently becomes a new environment.
-  if (auto err = check_data_file(name(), dir_))
+  // a damaged page when it is followed, and an empty one silently becomes a
+  // new environment.
+  auto walk = opts.check_data_file == data_file_check::full;
+  if (auto err = check_data_file(name(), dir_, walk))
     return err;
   int rc = mdb_env_create(&env_);
   if (rc != 0)

@@ -10,6 +10,7 @@
 #include <caf/timespan.hpp>
 
 #include "durable/node.hpp"
+#include "durable/storage_options.hpp"
 
 namespace durable {
 
@@ -78,6 +79,9 @@ struct settings {
   caf::timespan shutdown_timeout = std::chrono::seconds{10};
   size_t map_size = size_t{64} << 20;     ///< Initial LMDB map size.
   size_t max_map_size = size_t{64} << 30; ///< The map grows up to this.
+  /// How each `data.mdb` is checked before it is mapped
+  /// (`durable.check-data-file`: `full` or `meta`).
+  data_file_check check_data_file = data_file_check::full;
   node_description node;
   /// How often due alarms are looked for.
   caf::timespan alarm_poll_interval = std::chrono::milliseconds{20};

@@ -5,6 +5,18 @@
 
 namespace durable {
 
+/// How much of each environment's `data.mdb` is checked before LMDB maps it.
+enum class data_file_check {
+  /// The meta pages and the file's length, then every page of every B-tree
+  /// (branch and leaf pages, the first page of each large value, the lists
+  /// of free pages): LMDB trusts every page it follows and faults on
+  /// damaged ones. Costs about one read of the file's tree pages per open.
+  full,
+  /// Only the meta pages and the file's length: opens large files faster,
+  /// but a damaged interior page can still crash the process.
+  meta,
+};
+
 /// Configuration of a `storage_engine`.
 struct storage_options {
   /// Directory holding one LMDB environment per jurisdiction
@@ -39,6 +51,9 @@ struct storage_options {
   /// process that has it open for writing (LMDB allows one handle per
   /// environment and process).
   bool read_only = false;
+
+  /// How `data.mdb` is checked before it is mapped.
+  data_file_check check_data_file = data_file_check::full;
 };
 
 } // namespace durable
