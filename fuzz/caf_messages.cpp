@@ -179,30 +179,19 @@ void check_stub(std::string_view in) {
     FUZZ_CHECK(x.id() == id, "stub ID differs from its bytes");
 }
 
-// CAF 0.17.6 serializes a float or double infinity by halving it until it
-// is below 2: for ever (fuzz/findings/caf_messages/). Messages of ours carry
-// no floating point; such messages are only deserialized here.
-bool has_floating_point(const caf::message& x) {
-  for (size_t i = 0; i < x.size(); ++i)
-    if (x.match_element<float>(i) || x.match_element<double>(i) ||
-        x.match_element<long double>(i))
-      return true;
-  return false;
-}
-
 void check_message(std::string_view in) {
-  // Two CAF 0.17.6 types cannot be loaded from hostile bytes
+  // CAF 0.17.6 cannot take some types from hostile bytes
   // (fuzz/findings/caf_messages/): a std::vector<char> ("@charbuf") is sized
-  // by its length field before CAF checks that the bytes exist, and a
+  // by its length field before CAF checks that the bytes exist; a
   // config_value with a bad variant index throws through a noexcept frame
-  // (terminate). A message names the types of its elements, at any depth,
-  // in plain text.
-  for (auto name : {"@charbuf", "@config_value"})
+  // (terminate); a floating-point infinity loads but never serializes again.
+  // Messages of ours hold none of them. A message names the types of its
+  // elements, at any depth, in plain text: skip those that name one.
+  for (auto name : {"@charbuf", "@config_value", "float", "double", "@ldouble"})
     if (in.find(name) != std::string_view::npos)
       return;
   caf::message msg;
-  if (caf::binary_deserializer{the_world().sys, in.data(), in.size()}(msg) ||
-      has_floating_point(msg))
+  if (caf::binary_deserializer{the_world().sys, in.data(), in.size()}(msg))
     return;
   round_trip(in, &msg);
   // An alarm as the runtime reads it.
