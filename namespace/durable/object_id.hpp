@@ -54,6 +54,14 @@ public:
   /// (never produced by a verified ID) yield `jurisdiction::none`.
   durable::jurisdiction jurisdiction() const noexcept;
 
+  /// The node number a unique ID carries in bytes 1..2 (big-endian; 0 when
+  /// made outside a cluster). Named IDs carry none: 0.
+  uint16_t placement_tag() const noexcept {
+    if (is_named())
+      return 0;
+    return static_cast<uint16_t>((bytes_[1] << 8) | bytes_[2]);
+  }
+
   /// Returns a hash value taken from the MAC bytes (uniformly distributed).
   size_t hash() const noexcept;
 
