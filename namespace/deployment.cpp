@@ -69,6 +69,8 @@ struct bound_namespaces {
   std::shared_ptr<storage_engine> engine;
   std::mutex mtx;
   std::vector<std::shared_ptr<namespace_core>> list;
+  /// The names `list`'s namespaces were bound by, in the same order.
+  std::vector<std::string> names;
 
   /// The bound namespace with number `ns` in the environment of `j`.
   std::shared_ptr<namespace_core> resolve(jurisdiction j, uint32_t ns) {
@@ -102,6 +104,7 @@ struct deployment::state {
   std::mutex mtx;
   std::shared_ptr<bound_namespaces> bound;
   caf::actor alarms;
+  std::shared_ptr<const remote_routing> remote;
 };
 
 // -- constructors, destructors, and assignment operators ----------------------
@@ -166,6 +169,7 @@ caf::expected<deployment> deployment::open(caf::actor_system& sys,
                                        std::move(limits),
                                        {},
                                        {},
+                                       {},
                                        {}}};
   ptr->bound = std::make_shared<bound_namespaces>(ptr->engine);
   alarm_scheduler_config acfg;
@@ -214,15 +218,45 @@ deployment::bind_impl(std::string name, namespace_options opts,
   auto core = std::make_shared<namespace_core>(
       state_->sys, key, std::move(ids), state_->cfg.node, opts, state_->engine,
       state_->limits, std::move(fn));
+  if (state_->remote)
+    core->attach(state_->remote);
   core->start();
   {
     std::lock_guard<std::mutex> bound_guard{state_->bound->mtx};
     state_->bound->list.push_back(core);
+    state_->bound->names.push_back(name);
   }
   auto& reg = live_namespaces::instance();
   std::lock_guard<std::mutex> reg_guard{reg.mtx};
   reg.entries[key] = core;
   return core;
+}
+
+caf::error deployment::attach(std::shared_ptr<const remote_routing> routing) {
+  if (!state_)
+    return make_error(errc::unavailable, "the deployment was moved from");
+  std::lock_guard<std::mutex> guard{state_->mtx};
+  if (!state_->bound->keys().empty())
+    return make_error(errc::invalid_argument,
+                      "attach remote routing before binding any namespace");
+  state_->remote = std::move(routing);
+  return caf::none;
+}
+
+std::vector<std::pair<std::string, std::string>>
+deployment::bindings() const {
+  std::vector<std::pair<std::string, std::string>> result;
+  if (!state_)
+    return result;
+  std::lock_guard<std::mutex> guard{state_->bound->mtx};
+  for (size_t i = 0; i < state_->bound->list.size(); ++i)
+    result.emplace_back(state_->bound->names[i], state_->bound->list[i]->key());
+  return result;
+}
+
+deployment_secret::bytes_type
+deployment::derive_key(std::string_view purpose) const {
+  return state_->secret.derive(purpose);
 }
 
 caf::expected<migration_result>
@@ -249,6 +283,7 @@ void deployment::shutdown() {
   {
     std::lock_guard<std::mutex> guard{state_->bound->mtx};
     namespaces.swap(state_->bound->list);
+    state_->bound->names.clear();
   }
   for (auto& ns : namespaces)
     ns->shutdown();

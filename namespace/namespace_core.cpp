@@ -172,9 +172,35 @@ caf::error namespace_core::refusal(object_runtime::admission what) {
   return make_error(errc::overloaded);
 }
 
+caf::expected<object_id> namespace_core::new_unique(jurisdiction j,
+                                                    location_hint hint) const {
+  uint16_t tag = 0;
+  if (remote_) {
+    auto placed = remote_->place_unique(j, hint);
+    if (!placed)
+      return std::move(placed.error());
+    tag = *placed;
+  }
+  return ids_.new_unique(j, tag);
+}
+
 void namespace_core::route(const object_id& id, location_hint hint,
                            caf::strong_actor_ptr sender, caf::message_id mid,
                            caf::message msg, caf::execution_unit* ctx) {
+  if (remote_ && !closed_.load(std::memory_order_acquire)) {
+    if (auto node = remote_->owner(id); node != remote_routing::local) {
+      remote_->forward(node, key_, id, hint, std::move(sender), mid,
+                       std::move(msg), ctx);
+      return;
+    }
+  }
+  route_local(id, hint, std::move(sender), mid, std::move(msg), ctx);
+}
+
+void namespace_core::route_local(const object_id& id, location_hint hint,
+                                 caf::strong_actor_ptr sender,
+                                 caf::message_id mid, caf::message msg,
+                                 caf::execution_unit* ctx) {
   using admission = object_runtime::admission;
   if (closed_.load(std::memory_order_acquire)) {
     respond(sender, mid, shut_down(), ctx);

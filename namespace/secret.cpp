@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "durable/errc.hpp"
@@ -218,6 +219,20 @@ deployment_secret::from_hex(std::string_view hex64) {
 deployment_secret
 deployment_secret::from_bytes(const bytes_type& bytes) noexcept {
   return deployment_secret{bytes};
+}
+
+} // namespace durable
+
+namespace durable {
+
+deployment_secret::bytes_type
+deployment_secret::derive(std::string_view purpose) const {
+  bytes_type result{};
+  unsigned int size = 0;
+  HMAC(EVP_sha256(), bytes_.data(), static_cast<int>(bytes_.size()),
+       reinterpret_cast<const unsigned char*>(purpose.data()), purpose.size(),
+       result.data(), &size);
+  return result;
 }
 
 } // namespace durable

@@ -15,6 +15,8 @@
 #include "durable/namespace_core.hpp"
 #include "durable/namespace_registry.hpp"
 #include "durable/object_namespace.hpp"
+#include "durable/remote_routing.hpp"
+#include "durable/secret.hpp"
 
 namespace durable {
 
@@ -64,6 +66,19 @@ public:
       return std::move(core.error());
     return object_namespace<typename T::interface_type>{std::move(*core)};
   }
+
+  /// Routes the objects that other nodes own through `routing` (a cluster).
+  /// Only before the first `bind`: fails with `errc::invalid_argument`
+  /// afterwards.
+  caf::error attach(std::shared_ptr<const remote_routing> routing);
+
+  /// The bound namespaces as (name, unique key) pairs, in binding order.
+  std::vector<std::pair<std::string, std::string>> bindings() const;
+
+  /// A key for `purpose` derived from the deployment secret
+  /// (HMAC-SHA256(secret, purpose)); nodes with the same secret derive the
+  /// same key, and the secret itself never leaves the deployment.
+  deployment_secret::bytes_type derive_key(std::string_view purpose) const;
 
   /// Applies `migrations` to the registry (see `namespace_registry::apply`);
   /// classes bound in this deployment cannot be deleted. New classes

@@ -25,6 +25,7 @@
 #include "durable/object_runtime.hpp"
 #include "durable/object_storage.hpp"
 #include "durable/queue_budget.hpp"
+#include "durable/remote_routing.hpp"
 #include "durable/storage_engine.hpp"
 
 namespace durable {
@@ -111,6 +112,12 @@ public:
 
   ~namespace_core();
 
+  /// Routes the objects other nodes own through `routing`; call before
+  /// `start`.
+  void attach(std::shared_ptr<const remote_routing> routing) {
+    remote_ = std::move(routing);
+  }
+
   /// Spawns the namespace actor and its sweeper; call once after
   /// construction.
   void start();
@@ -135,6 +142,10 @@ public:
 
   const namespace_options& options() const noexcept { return opts_; }
 
+  /// A fresh unique ID of jurisdiction `j`, tagged with the node that will
+  /// own it (near `hint` in a cluster; 0 on a single node).
+  caf::expected<object_id> new_unique(jurisdiction j, location_hint hint) const;
+
   /// Number of objects currently live on this node.
   size_t live_objects() const noexcept {
     return live_.load(std::memory_order_acquire);
@@ -143,10 +154,22 @@ public:
   // -- routing (any thread) ---------------------------------------------------
 
   /// Delivers `msg` from `sender` (request `mid`, or async) to object `id`,
-  /// spawning it on first use. Errors go back to `sender` as the response.
+  /// on the node that owns it, spawning it on first use. Errors go back to
+  /// `sender` as the response.
   void route(const object_id& id, location_hint hint,
              caf::strong_actor_ptr sender, caf::message_id mid,
              caf::message msg, caf::execution_unit* ctx);
+
+  /// Like `route`, for an object of this node (the cluster's router, which
+  /// checked that this node owns `id`).
+  void route_local(const object_id& id, location_hint hint,
+                   caf::strong_actor_ptr sender, caf::message_id mid,
+                   caf::message msg, caf::execution_unit* ctx);
+
+  /// Whether this node owns `id` (always, outside a cluster).
+  bool owns(const object_id& id) const noexcept {
+    return !remote_ || remote_->owner(id) == remote_routing::local;
+  }
 
   // -- namespace actor side ---------------------------------------------------
 
@@ -254,6 +277,7 @@ private:
   std::shared_ptr<storage_engine> engine_;
   std::shared_ptr<node_limits> limits_;
   spawn_function spawn_;
+  std::shared_ptr<const remote_routing> remote_;
   caf::strong_actor_ptr actor_;
   caf::actor sweeper_;
   std::atomic<bool> closed_{false};

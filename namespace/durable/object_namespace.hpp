@@ -80,17 +80,25 @@ public:
 
   /// A fresh random ID in this (sub-)namespace's jurisdiction.
   caf::expected<object_id> new_unique_id() const {
-    return core_->ids().new_unique(jurisdiction_);
+    return core_->new_unique(jurisdiction_, location_hint::none);
+  }
+
+  /// A fresh random ID in this (sub-)namespace's jurisdiction for an object
+  /// that runs near `hint` (in a cluster; one node ignores the hint).
+  caf::expected<object_id> new_unique_id(location_hint hint) const {
+    return core_->new_unique(jurisdiction_, hint);
   }
 
   /// A fresh random ID in jurisdiction `j`; a sub-namespace accepts only its
   /// own jurisdiction.
-  caf::expected<object_id> new_unique_id(durable::jurisdiction j) const {
+  caf::expected<object_id>
+  new_unique_id(durable::jurisdiction j,
+                location_hint hint = location_hint::none) const {
     if (restricted_ && j != jurisdiction_)
       return make_error(errc::wrong_jurisdiction,
                         "new_unique_id called on jurisdictional subnamespace "
                         "with a different jurisdiction");
-    return core_->ids().new_unique(j);
+    return core_->new_unique(j, hint);
   }
 
   /// Parses an ID from its 64 hex digits (either case) and checks that this

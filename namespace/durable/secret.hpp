@@ -48,6 +48,10 @@ public:
 
   const bytes_type& bytes() const noexcept { return bytes_; }
 
+  /// HMAC-SHA256(secret, purpose): a key for one purpose, from which the
+  /// secret cannot be recovered.
+  bytes_type derive(std::string_view purpose) const;
+
 private:
   explicit deployment_secret(const bytes_type& bytes) noexcept;
 

@@ -1,0 +1,412 @@
+#include "router.hpp"
+
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+
+#include <caf/actor_system.hpp>
+#include <caf/blocking_actor.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/io/middleman_actor.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/sec.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "durable/errc.hpp"
+#include "durable/namespace_core.hpp"
+#include "durable/stub.hpp"
+#include "tcp_probe.hpp"
+
+namespace durable::cluster {
+
+namespace {
+
+using probed_atom = caf::atom_constant<caf::atom("dc_probed")>;
+
+/// A peer node and the link to it.
+struct peer {
+  const node_entry* entry = nullptr;
+  bool we_dial = false; ///< This node makes the link (lower number).
+  bool dialing = false; ///< A dial or hello is under way.
+  bool up = false;      ///< A hello verified and the router is monitored.
+  caf::actor router;    ///< The peer's router (a proxy).
+  caf::node_id nid;     ///< The CAF node the hello came from.
+  uint64_t incarnation = 0;
+  uint64_t in_flight = 0;
+  caf::timespan backoff{0};
+  std::string last_error;
+};
+
+/// A request of a local sender in flight to a peer.
+struct pending {
+  caf::strong_actor_ptr sender;
+  caf::message_id mid;
+  uint16_t node;
+};
+
+struct router_state {
+  router_config cfg;
+  std::map<uint16_t, peer> peers;
+  std::map<caf::node_id, uint16_t> authenticated;
+  std::unordered_map<uint64_t, pending> in_flight;
+  uint64_t next_ref = 1;
+  /// Whether `start` gave the namespaces: hellos wait for it.
+  bool mine_ready = false;
+  static inline const char* name = "durable.cluster.router";
+};
+
+using router_actor = caf::stateful_actor<router_state>;
+
+void respond(const caf::strong_actor_ptr& to, caf::message_id mid,
+             caf::message msg, caf::execution_unit* ctx) {
+  if (to && mid.is_request())
+    to->enqueue(caf::make_mailbox_element(nullptr, mid.response_id(), {},
+                                          std::move(msg)),
+                ctx);
+}
+
+caf::message unreachable(const peer& p, std::string_view why) {
+  std::string text = "node \"" + p.entry->name + "\" (#" +
+                     std::to_string(p.entry->number) + ") is unreachable";
+  if (!why.empty()) {
+    text += ": ";
+    text += why;
+  }
+  return caf::make_message(make_error(errc::unavailable, std::move(text)));
+}
+
+void publish(router_actor* self, const peer& p) {
+  link_state x;
+  x.number = p.entry->number;
+  x.name = p.entry->name;
+  x.up = p.up;
+  x.incarnation = p.incarnation;
+  x.in_flight = p.in_flight;
+  x.last_error = p.last_error;
+  self->state.cfg.links->update(x);
+}
+
+/// This node's hello on the link to CAF node `to`.
+hello hello_for(router_actor* self, const caf::node_id& to) {
+  auto x = self->state.cfg.mine;
+  x.router = caf::actor_cast<caf::actor>(self);
+  x.mac = hello_mac(self->state.cfg.key, x, to_string(self->system().node()),
+                    to_string(to));
+  return x;
+}
+
+/// Answers every request in flight to `number` with `msg`.
+void fail_in_flight(router_actor* self, uint16_t number,
+                    const caf::message& msg) {
+  auto& st = self->state;
+  for (auto i = st.in_flight.begin(); i != st.in_flight.end();) {
+    if (i->second.node == number) {
+      respond(i->second.sender, i->second.mid, msg, self->context());
+      i = st.in_flight.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  st.peers[number].in_flight = 0;
+}
+
+void schedule_dial(router_actor* self, peer& p) {
+  using namespace std::chrono;
+  p.backoff =
+      std::clamp<caf::timespan>(p.backoff * 2, milliseconds{100}, seconds{2});
+  self->delayed_send(self, p.backoff, dial_atom::value, p.entry->number);
+}
+
+void link_down(router_actor* self, peer& p, std::string why) {
+  auto& st = self->state;
+  if (p.up) {
+    st.authenticated.erase(p.nid);
+    self->demonitor(p.router);
+  }
+  p.up = false;
+  p.router = nullptr;
+  p.last_error = std::move(why);
+  fail_in_flight(self, p.entry->number, unreachable(p, p.last_error));
+  publish(self, p);
+}
+
+void link_up(router_actor* self, peer& p, hello& theirs,
+             const caf::node_id& nid) {
+  auto& st = self->state;
+  if (p.up && p.nid != nid) // A restarted peer: the old link is gone.
+    link_down(self, p, "replaced by a new incarnation");
+  p.up = true;
+  p.dialing = false;
+  p.router = std::move(theirs.router);
+  p.nid = nid;
+  p.incarnation = theirs.incarnation;
+  p.backoff = caf::timespan{0};
+  p.last_error.clear();
+  st.authenticated[nid] = p.entry->number;
+  self->monitor(p.router);
+  publish(self, p);
+}
+
+void dial_failed(router_actor* self, peer& p, const caf::error& err) {
+  p.dialing = false;
+  p.last_error = message_of(err);
+  publish(self, p);
+  schedule_dial(self, p);
+}
+
+/// Probes the peer's BASP port on a thread of its own.
+void probe(caf::blocking_actor* self, caf::actor router, uint16_t number,
+           endpoint where, caf::timespan timeout) {
+  auto err = probe_tcp(where.host, where.port, timeout);
+  self->send(router, probed_atom::value, number, std::move(err));
+}
+
+void on_probed(router_actor* self, peer& p, const caf::error& err) {
+  if (err) {
+    dial_failed(self, p, err);
+    return;
+  }
+  auto number = p.entry->number;
+  auto timeout = self->state.cfg.cfg.dial_timeout;
+  auto mm = self->system().openssl_manager().actor_handle();
+  self->request(mm, timeout, caf::connect_atom::value, p.entry->basp.host,
+                p.entry->basp.port)
+      .then(
+          [=](const caf::node_id& nid, caf::strong_actor_ptr& ptr,
+              const std::set<std::string>&) {
+            auto& q = self->state.peers[number];
+            if (!ptr) {
+              dial_failed(
+                  self, q,
+                  make_error(errc::unavailable, "no router published there"));
+              return;
+            }
+            auto their_router = caf::actor_cast<caf::actor>(ptr);
+            self->request(their_router, timeout, hello_atom::value,
+                          hello_for(self, nid))
+                .then(
+                    [=](hello& theirs) {
+                      auto& r = self->state.peers[number];
+                      auto err = verify_hello(
+                          self->state.cfg.key, theirs, to_string(nid),
+                          to_string(self->system().node()),
+                          self->state.cfg.mine, self->state.cfg.cfg.nodes);
+                      if (!err && theirs.number != number)
+                        err = make_error(
+                            errc::invalid_argument,
+                            "the node at " + r.entry->basp.to_string() +
+                                " says it is \"" + theirs.node + "\"");
+                      if (err)
+                        dial_failed(self, r, err);
+                      else
+                        link_up(self, r, theirs, nid);
+                    },
+                    [=](caf::error& err) {
+                      dial_failed(self, self->state.peers[number], err);
+                    });
+          },
+          [=](caf::error& err) {
+            dial_failed(self, self->state.peers[number], err);
+          });
+}
+
+/// A response handler that takes any answer. CAF 0.17 behaviors have no
+/// catch-all, but a response no handler matches is offered again as
+/// `sec::unexpected_response` carrying the original message as its context
+/// (scheduled_actor.cpp), so an error handler sees every answer.
+template <class F>
+caf::behavior any_response(F f) {
+  return {[f](caf::error& err) mutable {
+    if (err == caf::sec::unexpected_response && !err.context().empty())
+      f(std::move(err.context()));
+    else
+      f(caf::make_message(std::move(err)));
+  }};
+}
+
+/// Takes a forward of an authenticated peer: checks it and routes it to
+/// the local object, sending the object's answer back as a reply.
+void take_forward(router_actor* self, uint64_t ref, const std::string& ns_key,
+                  const object_id& id, uint8_t hint, caf::message& msg) {
+  auto src = self->current_sender();
+  if (!src)
+    return;
+  auto reply_to = caf::actor_cast<caf::actor>(src);
+  auto refuse = [&](caf::error err) {
+    if (ref != 0)
+      self->send(reply_to, reply_atom::value, ref,
+                 caf::make_message(std::move(err)));
+  };
+  auto& st = self->state;
+  if (st.authenticated.count(src->node()) == 0) {
+    refuse(make_error(errc::unavailable, "no verified hello from this node"));
+    return;
+  }
+  auto core = detail::find_namespace(ns_key);
+  if (!core) {
+    refuse(make_error(errc::wrong_namespace,
+                      "the namespace is not bound on node \"" +
+                          st.cfg.mine.node + "\""));
+    return;
+  }
+  if (!core->ids().verify(id)) {
+    refuse(make_error(errc::wrong_namespace));
+    return;
+  }
+  if (!core->owns(id)) {
+    refuse(make_error(errc::no_placement,
+                      "node \"" + st.cfg.mine.node +
+                          "\" does not own this object (do the catalogs "
+                          "differ?)"));
+    return;
+  }
+  auto where = static_cast<location_hint>(hint);
+  if (ref == 0) {
+    core->route_local(id, where, nullptr, caf::make_message_id(),
+                      std::move(msg), self->context());
+    return;
+  }
+  auto mid = self->new_request_id(caf::message_priority::normal);
+  self->add_multiplexed_response_handler(
+      mid.response_id(), any_response([=](caf::message msg) {
+        self->send(reply_to, reply_atom::value, ref, std::move(msg));
+      }));
+  core->route_local(id, where, self->ctrl(), mid, std::move(msg),
+                    self->context());
+}
+
+caf::behavior router(router_actor* self, router_config cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  for (auto& entry : st.cfg.cfg.nodes.nodes()) {
+    if (entry.number == st.cfg.cfg.self)
+      continue;
+    auto& p = st.peers[entry.number];
+    p.entry = &entry;
+    p.we_dial = st.cfg.cfg.self < entry.number;
+    p.last_error = p.we_dial ? "not dialed yet" : "waiting for its dial";
+    publish(self, p);
+  }
+  self->set_down_handler([=](caf::down_msg& dm) {
+    for (auto& [number, p] : self->state.peers)
+      if (p.up && p.router.address() == dm.source) {
+        link_down(self, p, "link lost: " + to_string(dm.reason));
+        if (p.we_dial)
+          schedule_dial(self, p);
+      }
+  });
+  return {
+      [=](out_atom, uint16_t node, std::string& ns_key, object_id& id,
+          uint8_t hint, caf::strong_actor_ptr& sender, caf::message_id mid,
+          caf::message& msg) {
+        auto& st = self->state;
+        auto i = st.peers.find(node);
+        if (i == st.peers.end()) {
+          respond(sender, mid,
+                  caf::make_message(make_error(errc::no_placement,
+                                               "the catalog has no node #" +
+                                                   std::to_string(node))),
+                  self->context());
+          return;
+        }
+        auto& p = i->second;
+        if (!p.up) {
+          respond(sender, mid, unreachable(p, p.last_error), self->context());
+          return;
+        }
+        uint64_t ref = 0;
+        if (mid.is_request() && sender) {
+          if (st.in_flight.size() >= st.cfg.max_in_flight) {
+            respond(sender, mid,
+                    caf::make_message(
+                        make_error(errc::overloaded,
+                                   "too many requests in flight to other "
+                                   "nodes")),
+                    self->context());
+            return;
+          }
+          ref = st.next_ref++;
+          st.in_flight.emplace(ref, pending{std::move(sender), mid, node});
+          ++p.in_flight;
+        }
+        self->send(p.router, forward_atom::value, ref, std::move(ns_key),
+                   std::move(id), hint, std::move(msg));
+      },
+      [=](forward_atom, uint64_t ref, std::string& ns_key, object_id& id,
+          uint8_t hint, caf::message& msg) {
+        take_forward(self, ref, ns_key, id, hint, msg);
+      },
+      [=](reply_atom, uint64_t ref, caf::message& msg) {
+        auto& st = self->state;
+        auto i = st.in_flight.find(ref);
+        auto src = self->current_sender();
+        if (i == st.in_flight.end() || !src)
+          return;
+        auto from = st.authenticated.find(src->node());
+        if (from == st.authenticated.end() || from->second != i->second.node)
+          return; // Not from the node the request went to.
+        auto entry = std::move(i->second);
+        st.in_flight.erase(i);
+        --st.peers[entry.node].in_flight;
+        respond(entry.sender, entry.mid, std::move(msg), self->context());
+      },
+      [=](hello_atom, hello& theirs) -> caf::result<hello> {
+        auto src = self->current_sender();
+        if (!src)
+          return make_error(errc::invalid_argument, "anonymous hello");
+        auto& st = self->state;
+        auto err = verify_hello(st.cfg.key, theirs, to_string(src->node()),
+                                to_string(self->system().node()), st.cfg.mine,
+                                st.cfg.cfg.nodes);
+        if (err)
+          return err;
+        if (!st.mine_ready)
+          return make_error(errc::unavailable, "this node is still starting");
+        auto& p = st.peers[theirs.number];
+        if (p.we_dial)
+          return make_error(errc::invalid_argument,
+                            "hello refused from \"" + theirs.node +
+                                "\": links are dialed by the lower number");
+        auto nid = src->node();
+        link_up(self, p, theirs, nid);
+        return hello_for(self, nid);
+      },
+      [=](dial_atom, uint16_t number) {
+        auto& p = self->state.peers[number];
+        if (p.up || p.dialing || !p.we_dial)
+          return;
+        p.dialing = true;
+        self->spawn<caf::detached>(probe, caf::actor_cast<caf::actor>(self),
+                                   number, p.entry->basp,
+                                   self->state.cfg.cfg.dial_timeout);
+      },
+      [=](probed_atom, uint16_t number, caf::error& err) {
+        on_probed(self, self->state.peers[number], err);
+      },
+      [=](start_atom, std::vector<std::string>& names,
+          std::vector<std::string>& keys) {
+        auto& st = self->state;
+        st.mine_ready = true;
+        st.cfg.mine.namespace_names = std::move(names);
+        st.cfg.mine.namespace_keys = std::move(keys);
+        for (auto& [number, p] : st.peers)
+          if (p.we_dial)
+            self->send(self, dial_atom::value, number);
+      },
+      [=](stop_atom) {
+        for (auto& [number, p] : self->state.peers)
+          fail_in_flight(self, number,
+                         caf::make_message(make_error(
+                             errc::unavailable, "this node is shutting down")));
+        self->quit();
+      },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_router(caf::actor_system& sys, router_config cfg) {
+  return sys.spawn(router, std::move(cfg));
+}
+
+} // namespace durable::cluster

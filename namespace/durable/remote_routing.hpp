@@ -1,0 +1,48 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+#include <caf/message.hpp>
+#include <caf/message_id.hpp>
+
+#include "durable/jurisdiction.hpp"
+#include "durable/location_hint.hpp"
+#include "durable/object_id.hpp"
+
+namespace durable {
+
+/// How a deployment reaches objects that other nodes own. `namespace/` owns
+/// this interface and calls it; a cluster layer implements it and is
+/// attached with `deployment::attach`. Without one, every object is local.
+/// All members are called from any thread and must not block.
+class remote_routing {
+public:
+  /// The owner value that means "this node".
+  static constexpr uint16_t local = 0;
+
+  virtual ~remote_routing();
+
+  /// The node that owns `id`: `local`, or the number of another node. An ID
+  /// that no node may hold is local too: the local spawn refuses it with a
+  /// clear error.
+  virtual uint16_t owner(const object_id& id) const noexcept = 0;
+
+  /// The placement tag of a new unique ID of jurisdiction `j`, placed near
+  /// `hint` (`none`: near this node).
+  virtual caf::expected<uint16_t> place_unique(jurisdiction j,
+                                               location_hint hint) const = 0;
+
+  /// Delivers `msg` for object `id` of namespace `ns_key` to node `node`.
+  /// The reply, or a retryable `errc::unavailable` when the node cannot be
+  /// reached or its link goes down first, reaches `sender` as the response
+  /// to `mid` (nothing, for an asynchronous message).
+  virtual void forward(uint16_t node, const std::string& ns_key,
+                       const object_id& id, location_hint hint,
+                       caf::strong_actor_ptr sender, caf::message_id mid,
+                       caf::message msg, caf::execution_unit* ctx) const = 0;
+};
+
+} // namespace durable
