@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include <nlohmann/json.hpp>
+
 #include <caf/openssl/publish.hpp>
 #include <caf/send.hpp>
 
@@ -98,6 +100,38 @@ caf::error node::start() {
 void node::stop() {
   if (!stopped_.exchange(true))
     caf::anon_send(router_, stop_atom::value);
+}
+
+std::string node::status_json(const deployment::load& load) const {
+  using nlohmann::json;
+  auto nodes = json::array();
+  for (auto& x : cfg_.nodes.nodes()) {
+    auto js = json::array();
+    for (auto j : x.jurisdictions)
+      js.push_back(std::string{to_string(j)});
+    nodes.push_back({{"name", x.name},
+                     {"number", x.number},
+                     {"basp", x.basp.to_string()},
+                     {"http", x.http.to_string()},
+                     {"region", std::string{to_string(x.region)}},
+                     {"jurisdictions", std::move(js)}});
+  }
+  auto links = json::array();
+  for (auto& x : links_->snapshot())
+    links.push_back({{"node", x.name},
+                     {"number", x.number},
+                     {"state", x.up ? "up" : "down"},
+                     {"incarnation", x.incarnation},
+                     {"in_flight", x.in_flight},
+                     {"last_error", x.last_error}});
+  json result{{"cluster", cfg_.nodes.name()},
+              {"self", cfg_.self_entry().name},
+              {"number", cfg_.self},
+              {"nodes", std::move(nodes)},
+              {"links", std::move(links)},
+              {"queued", load.queued},
+              {"live_objects", load.live_objects}};
+  return result.dump();
 }
 
 uint16_t node::owner(const object_id& id) const noexcept {

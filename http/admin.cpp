@@ -48,14 +48,20 @@ bool is_admin_target(std::string_view target) {
 }
 
 fetch_response admin_response(const namespace_registry& registry,
-                              std::string_view method,
+                              const admin_views& views, std::string_view method,
                               std::string_view target) {
   auto query_start = target.find('?');
   auto path = target.substr(0, query_start);
   auto query = query_start == std::string_view::npos
                    ? std::string_view{}
                    : target.substr(query_start + 1);
-  if (path != "/admin/namespaces" && path != "/admin/namespaces/")
+  auto prefix = std::string{"/"} + std::string{admin_segment} + "/";
+  auto view = views.end();
+  if (path.size() > prefix.size() &&
+      path.compare(0, prefix.size(), prefix) == 0)
+    view = views.find(path.substr(prefix.size()));
+  if (view == views.end() && path != "/admin/namespaces" &&
+      path != "/admin/namespaces/")
     return json_response(
         404, to_json_error(make_error(errc::invalid_argument,
                                       "no admin route " + json_quote(path) +
@@ -66,6 +72,8 @@ fetch_response admin_response(const namespace_registry& registry,
     resp.headers.emplace_back("allow", "GET, HEAD");
     return resp;
   }
+  if (view != views.end())
+    return view->second();
   int64_t page = 1;
   auto per_page = namespace_registry::default_per_page;
   while (!query.empty()) {

@@ -223,8 +223,8 @@ void connection::on_request() {
   }
   auto target = view(msg.target());
   if (st_.registry != nullptr && is_admin_target(target)) {
-    finish_here(
-        admin_response(*st_.registry, view(msg.method_string()), target));
+    finish_here(admin_response(*st_.registry, st_.views,
+                               view(msg.method_string()), target));
     return;
   }
   parsed_target parsed;

@@ -30,6 +30,7 @@
 #include <caf/mailbox_element.hpp>
 #include <caf/message_id.hpp>
 
+#include "admin.hpp"
 #include "durable/fetch.hpp"
 #include "durable/http_binding.hpp"
 #include "durable/http_server.hpp"
@@ -99,6 +100,8 @@ struct server_state {
   std::map<std::string, std::shared_ptr<detail::binding>, std::less<>> bindings;
   /// Answers `/admin/...` if set (see `server::serve_admin`).
   const namespace_registry* registry = nullptr;
+  /// More read-only views under `/admin/<name>` (see `serve_admin_view`).
+  admin_views views;
   /// Requests sent to objects and not yet back on their connection (those
   /// of closed connections are forgotten, so not counted).
   std::atomic<size_t> in_flight{0};

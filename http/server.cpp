@@ -188,6 +188,23 @@ caf::error server::serve_admin(const namespace_registry& registry) {
   return caf::none;
 }
 
+caf::error server::serve_admin_view(std::string name,
+                                    std::function<fetch_response()> view) {
+  auto& d = *impl_;
+  if (d.state != impl::phase::idle)
+    return make_error(errc::invalid_argument,
+                      "durable::http::server: serve_admin_view after start");
+  if (d.st.registry == nullptr)
+    return make_error(errc::invalid_argument,
+                      "serve_admin_view needs serve_admin first");
+  if (!valid_binding_name(name) || name == "namespaces" ||
+      d.st.views.count(name) > 0)
+    return make_error(errc::invalid_argument,
+                      "invalid or taken admin view name: " + name);
+  d.st.views.emplace(std::move(name), std::move(view));
+  return caf::none;
+}
+
 caf::error server::start() {
   auto& d = *impl_;
   auto& opts = d.st.opts;

@@ -74,6 +74,9 @@ public:
   /// The links to every peer.
   std::vector<link_state> links() const { return links_->snapshot(); }
 
+  /// The catalog, the links and `load` as JSON, for `/admin/cluster`.
+  std::string status_json(const deployment::load& load) const;
+
   /// The port the router listens on (after `start`).
   uint16_t port() const noexcept { return port_; }
 

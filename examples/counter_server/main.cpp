@@ -4,10 +4,20 @@
 //                  [--http.bindings="[\"counter=counter\"]"]
 //                  [--durable.data-dir=D] [...any durable.* / http.* option]
 //
+// As one node of a cluster (the catalog gives the HTTP and BASP addresses):
+//
+//   counter_server --durable.cluster.catalog=cluster.json
+//                  --durable.cluster.node=n1
+//                  --durable.cluster.tls.certificate=n1.pem
+//                  --durable.cluster.tls.key=n1.key
+//                  --durable.cluster.tls.ca=ca.pem --durable.data-dir=D
+//
 //   GET /counter/<name>/inc     increments <name> and answers the new value
 //   GET /counter/<name>         answers the value
 //   GET /counter/id/<hex>/...   the same, by object ID
+//   (a binding "counter-eu=counter@eu" serves the eu sub-namespace)
 //   GET /admin/namespaces       lists the namespaces (?page=&per_page=)
+//   GET /admin/cluster          the catalog, this node's links and load
 //
 // Prints "listening on ADDRESS:PORT" once it accepts connections and runs
 // until SIGINT or SIGTERM. Stopping answers what is in flight (up to
@@ -22,6 +32,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +43,8 @@
 #include <time.h>
 
 #include "../counter/counter.hpp"
+#include "durable/cluster_node.hpp"
+#include "durable/cluster_settings.hpp"
 #include "durable/config.hpp"
 #include "durable/deployment.hpp"
 #include "durable/errc.hpp"
@@ -43,8 +57,9 @@ class server_config : public durable::http::config {
 public:
   server_config() {
     opt_group{custom_options_, "http"}.add<std::vector<std::string>>(
-        "bindings", "path segment=class pairs (classes: counter), "
-                    "default [\"counter=counter\"]");
+        "bindings", "path segment=class[@jurisdiction] pairs (classes: "
+                    "counter), default [\"counter=counter\"]");
+    durable::cluster::add_options(custom_options_);
   }
 };
 
@@ -107,6 +122,12 @@ int bind_all(durable::deployment& dep, durable::http::server& srv,
     auto eq = spec.find('=');
     auto segment = spec.substr(0, eq);
     auto cls = eq == std::string::npos ? segment : spec.substr(eq + 1);
+    // "segment=class@j" serves the jurisdiction j's sub-namespace.
+    std::string where;
+    if (auto at = cls.find('@'); at != std::string::npos) {
+      where = cls.substr(at + 1);
+      cls.resize(at);
+    }
     if (cls != "counter")
       return fail("unknown class in http.bindings: " + cls);
     auto i = counters.find(cls);
@@ -116,7 +137,14 @@ int bind_all(durable::deployment& dep, durable::http::server& srv,
         return fail(durable::message_of(ns.error()));
       i = counters.emplace(cls, std::move(*ns)).first;
     }
-    if (auto err = srv.bind(segment, i->second))
+    auto target = i->second;
+    if (!where.empty()) {
+      auto sub = target.jurisdiction(std::string_view{where});
+      if (!sub)
+        return fail(durable::message_of(sub.error()));
+      target = std::move(*sub);
+    }
+    if (auto err = srv.bind(segment, std::move(target)))
       return fail(durable::message_of(err));
   }
   return EXIT_SUCCESS;
@@ -143,9 +171,21 @@ int main(int argc, char** argv) {
     return fail("bad options: " + cfg.render(err));
   if (cfg.cli_helptext_printed)
     return EXIT_SUCCESS;
+  std::optional<durable::cluster::cluster_settings> cluster;
+  if (durable::cluster::enabled(cfg)) {
+    auto x = durable::cluster::prepare(cfg);
+    if (!x)
+      return fail("bad cluster settings: " + durable::message_of(x.error()));
+    cluster = std::move(*x);
+  }
   auto opts = durable::http::server_options::from_config(cfg);
   if (!opts)
     return fail(durable::message_of(opts.error()));
+  if (cluster) {
+    // The catalog says where every node serves HTTP.
+    opts->address = cluster->self_entry().http.host;
+    opts->port = cluster->self_entry().http.port;
+  }
   auto specs = caf::get_or(cfg, "http.bindings",
                            std::vector<std::string>{"counter=counter"});
   caf::actor_system sys{cfg};
@@ -153,6 +193,13 @@ int main(int argc, char** argv) {
   if (!dep)
     return fail("cannot open the deployment: " +
                 durable::message_of(dep.error()));
+  std::shared_ptr<durable::cluster::node> node;
+  if (cluster) {
+    auto x = durable::cluster::node::attach(sys, *dep, *cluster);
+    if (!x)
+      return fail("cannot join the cluster: " + durable::message_of(x.error()));
+    node = std::move(*x);
+  }
   // The server goes before the deployment: it holds stubs of its objects.
   {
     durable::http::server srv{sys, *opts};
@@ -160,6 +207,23 @@ int main(int argc, char** argv) {
       return rc;
     if (auto err = srv.serve_admin(dep->registry()))
       return fail(durable::message_of(err));
+    if (node) {
+      if (auto err = node->start())
+        return fail(durable::message_of(err));
+      auto* d = &*dep;
+      auto* n = node.get();
+      auto view = [d, n] {
+        return durable::make_response(200, "application/json",
+                                      n->status_json(d->node_load()));
+      };
+      if (auto err = srv.serve_admin_view("cluster", view))
+        return fail(durable::message_of(err));
+      std::printf("cluster node %s (#%u): BASP/TLS on %s:%u\n",
+                  cluster->self_entry().name.c_str(),
+                  static_cast<unsigned>(cluster->self),
+                  cluster->self_entry().basp.host.c_str(),
+                  static_cast<unsigned>(node->port()));
+    }
     if (auto err = srv.start())
       return fail(durable::message_of(err));
     std::printf("listening on %s:%u\n", opts->address.c_str(),
@@ -172,6 +236,8 @@ int main(int argc, char** argv) {
                    opts->shutdown_timeout + std::chrono::seconds{10});
     srv.stop();
   }
+  if (node)
+    node->stop();
   dep->shutdown();
   return EXIT_SUCCESS;
 }

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -132,6 +133,12 @@ public:
   /// `admin` is then reserved: fails if a namespace is bound to it, or once
   /// started.
   caf::error serve_admin(const namespace_registry& registry);
+
+  /// Serves `view()` at `GET /admin/<name>` (after `serve_admin`), e.g. a
+  /// cluster's link states. `view` runs on an I/O thread: it must be quick
+  /// and must not block. Fails for a bad or taken name, or once started.
+  caf::error serve_admin_view(std::string name,
+                              std::function<fetch_response()> view);
 
   // -- lifetime ---------------------------------------------------------------
 

@@ -1,0 +1,210 @@
+#pragma once
+
+// Real cluster nodes for tests: certificates made by the openssl CLI, a
+// catalog on free ports of 127.0.0.1, and counter_server processes, each
+// with its own data directory and the same deployment secret.
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
+
+#include <netinet/in.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "http_client.hpp"
+
+#ifndef COUNTER_SERVER_BINARY
+#error "COUNTER_SERVER_BINARY must name the counter_server example"
+#endif
+
+namespace durable::test {
+
+/// Runs `cmd` in a shell; the test fails if it does.
+inline void shell(const std::string& cmd) {
+  auto rc = std::system((cmd + " >/dev/null 2>&1").c_str());
+  BOOST_REQUIRE_MESSAGE(rc == 0, "command failed: " << cmd);
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+inline uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+/// A CA and certificates signed by it, in `dir`.
+class test_pki {
+public:
+  test_pki(std::string dir, std::string ca) : dir_(std::move(dir)) {
+    std::filesystem::create_directories(dir_);
+    ca_ = dir_ + "/" + ca;
+    shell("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=" + ca
+          + " -keyout " + ca_ + ".key -out " + ca_ + ".pem");
+  }
+
+  /// Makes `name`.pem and `name`.key signed by this CA.
+  void issue(const std::string& name) const {
+    auto base = dir_ + "/" + name;
+    shell("openssl req -newkey rsa:2048 -nodes -subj /CN=" + name + " -keyout "
+          + base + ".key -out " + base + ".csr");
+    shell("openssl x509 -req -in " + base + ".csr -CA " + ca_ + ".pem -CAkey "
+          + ca_ + ".key -CAcreateserial -days 2 -out " + base + ".pem");
+  }
+
+  std::string ca_file() const { return ca_ + ".pem"; }
+
+  std::string cert(const std::string& name) const {
+    return dir_ + "/" + name + ".pem";
+  }
+
+  std::string key(const std::string& name) const {
+    return dir_ + "/" + name + ".key";
+  }
+
+private:
+  std::string dir_;
+  std::string ca_;
+};
+
+struct node_spec {
+  std::string name;
+  uint16_t number;
+  std::string region;
+  std::vector<std::string> jurisdictions;
+  uint16_t basp = free_port();
+  uint16_t http = free_port();
+};
+
+/// Writes the catalog of `nodes` for cluster `name` to `path`.
+inline void write_catalog(const std::string& path, const std::string& name,
+                          const std::vector<node_spec>& nodes) {
+  auto list = nlohmann::json::array();
+  for (auto& x : nodes)
+    list.push_back({{"name", x.name},
+                    {"number", x.number},
+                    {"basp", "127.0.0.1:" + std::to_string(x.basp)},
+                    {"http", "127.0.0.1:" + std::to_string(x.http)},
+                    {"region", x.region},
+                    {"jurisdictions", x.jurisdictions}});
+  std::ofstream{path} << nlohmann::json{{"cluster", name}, {"nodes", list}};
+}
+
+/// One counter_server process as a cluster node.
+class node_process {
+public:
+  /// Starts the node and waits for its "listening on" line.
+  node_process(const std::vector<std::string>& args, const std::string& secret,
+               const std::string& log) {
+    int out[2];
+    BOOST_REQUIRE_EQUAL(::pipe(out), 0);
+    pid_ = ::fork();
+    BOOST_REQUIRE_GE(pid_, 0);
+    if (pid_ == 0) {
+      ::dup2(out[1], STDOUT_FILENO);
+      auto err = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(err, STDERR_FILENO);
+      ::close(out[0]);
+      ::close(out[1]);
+      ::setenv("DURABLE_SECRET", secret.c_str(), 1);
+      std::vector<char*> argv;
+      argv.push_back(const_cast<char*>(COUNTER_SERVER_BINARY));
+      for (auto& a : args)
+        argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      ::execv(COUNTER_SERVER_BINARY, argv.data());
+      std::_Exit(127);
+    }
+    ::close(out[1]);
+    auto f = ::fdopen(out[0], "r");
+    char line[512] = {};
+    while (std::fgets(line, sizeof(line), f) != nullptr)
+      if (std::string{line}.rfind("listening on ", 0) == 0) {
+        ready_ = true;
+        break;
+      }
+    std::fclose(f);
+  }
+
+  ~node_process() { kill(SIGKILL); }
+
+  bool ready() const { return ready_; }
+
+  pid_t pid() const { return pid_; }
+
+  void signal(int sig) {
+    if (pid_ > 0)
+      ::kill(pid_, sig);
+  }
+
+  /// Sends `sig` and reaps the process.
+  void kill(int sig) {
+    if (pid_ > 0) {
+      ::kill(pid_, sig);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
+
+private:
+  pid_t pid_ = -1;
+  bool ready_ = false;
+};
+
+/// GET `target` on 127.0.0.1:`port` over a fresh connection.
+inline std::optional<response> http_get(uint16_t port,
+                                        const std::string& target) {
+  try {
+    client c{port};
+    c.send("GET " + target + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    return c.read();
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+/// The `/admin/cluster` view of the node at `port`, or null.
+inline nlohmann::json cluster_view(uint16_t port) {
+  auto r = http_get(port, "/admin/cluster");
+  if (!r || r->result_int() != 200)
+    return nullptr;
+  return nlohmann::json::parse(r->body(), nullptr, false);
+}
+
+/// Waits until the node at `port` sees every link up (or `limit` passes).
+inline bool links_up(uint16_t port, std::chrono::seconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto view = cluster_view(port);
+    if (view.is_object()) {
+      bool all = true;
+      for (auto& link : view["links"])
+        all = all && link["state"] == "up";
+      if (all)
+        return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  }
+  return false;
+}
+
+} // namespace durable::test

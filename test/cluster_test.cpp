@@ -1,0 +1,326 @@
+// Three real node processes on 127.0.0.1 (counter_server in cluster mode,
+// mutual TLS with certificates made here by the openssl CLI): every node
+// reaches every object, raced first accesses activate each object once,
+// jurisdictions keep objects and their bytes on allowed nodes, a killed
+// node costs retryable errors for its objects only, and peers without the
+// cluster's CA, name or secret are refused while the nodes stay healthy.
+
+#define BOOST_TEST_MODULE cluster
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+
+#include "cluster_harness.hpp"
+#include "durable/catalog.hpp"
+#include "durable/id_factory.hpp"
+#include "durable/namespace_registry.hpp"
+#include "durable/placement.hpp"
+#include "durable/secret.hpp"
+
+using namespace std::chrono_literals;
+using namespace durable::test;
+
+namespace {
+
+const std::string secret_hex =
+    "7e1f0c2b3a4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7";
+
+std::string temp_root() {
+  static std::string root = [] {
+    auto dir = std::filesystem::temp_directory_path()
+               / ("durable-cluster-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    return dir.string();
+  }();
+  return root;
+}
+
+/// The cluster's CA and one certificate per node, plus a foreign CA: made
+/// once per test run (RSA keys take a moment).
+struct pki_set {
+  test_pki ours{temp_root() + "/pki", "cluster-ca"};
+  test_pki foreign{temp_root() + "/pki-foreign", "foreign-ca"};
+
+  pki_set() {
+    for (auto name : {"n1", "n2", "n3", "rogue"})
+      ours.issue(name);
+    foreign.issue("rogue");
+  }
+
+  static pki_set& get() {
+    static pki_set x;
+    return x;
+  }
+};
+
+/// Three nodes: n1 in weur holding eu, n2 in enam holding us, n3 in apac
+/// holding both.
+struct cluster_fixture {
+  std::string dir;
+  std::vector<node_spec> specs{{"n1", 1, "weur", {"eu"}},
+                               {"n2", 2, "enam", {"us"}},
+                               {"n3", 3, "apac", {"eu", "us"}}};
+  std::vector<std::unique_ptr<node_process>> nodes;
+  std::string catalog_file;
+
+  cluster_fixture() {
+    static int round = 0;
+    dir = temp_root() + "/c" + std::to_string(++round);
+    std::filesystem::create_directories(dir);
+    catalog_file = dir + "/catalog.json";
+    write_catalog(catalog_file, "test", specs);
+    for (size_t i = 0; i < specs.size(); ++i)
+      nodes.emplace_back(start(i));
+    for (auto& x : specs)
+      BOOST_REQUIRE_MESSAGE(links_up(x.http, 30s),
+                            x.name << " never saw all links up");
+  }
+
+  std::unique_ptr<node_process> start(size_t i) {
+    auto& pki = pki_set::get().ours;
+    auto& x = specs[i];
+    std::vector<std::string> args{
+        "--durable.data-dir=" + dir + "/" + x.name,
+        "--durable.cluster.catalog=" + catalog_file,
+        "--durable.cluster.node=" + x.name,
+        "--durable.cluster.tls.certificate=" + pki.cert(x.name),
+        "--durable.cluster.tls.key=" + pki.key(x.name),
+        "--durable.cluster.tls.ca=" + pki.ca_file(),
+        "--durable.idle-timeout=10min",
+        "--http.bindings=[\"counter=counter\", \"counter-eu=counter@eu\"]",
+        "--http.shutdown-timeout=2s"};
+    auto p = std::make_unique<node_process>(args, secret_hex,
+                                            dir + "/" + x.name + ".log");
+    BOOST_REQUIRE_MESSAGE(p->ready(), x.name << " did not start; see " << dir);
+    return p;
+  }
+
+  uint16_t http(size_t i) const { return specs[i].http; }
+
+  uint64_t live_objects(size_t i) const {
+    auto view = cluster_view(http(i));
+    BOOST_REQUIRE(view.is_object());
+    return view["live_objects"].get<uint64_t>();
+  }
+
+  /// The owner (node number) of the counter named `name` in `j`.
+  uint16_t owner(const std::string& name,
+                 durable::jurisdiction j = durable::jurisdiction::none) const {
+    auto cat = durable::cluster::catalog::load(catalog_file);
+    BOOST_REQUIRE(cat);
+    durable::cluster::placement places{*cat, 1};
+    auto secret = durable::deployment_secret::from_hex(secret_hex);
+    BOOST_REQUIRE(secret);
+    durable::id_factory ids{*secret,
+                            durable::namespace_registry::derived_id("counter")};
+    return places.owner(ids.from_name(name, j));
+  }
+};
+
+/// The value of `target` (an increment or a read) as the node at `port`
+/// answers it; -status on an HTTP error, -1 without an answer.
+int64_t counter_call(uint16_t port, const std::string& target) {
+  auto r = http_get(port, target);
+  if (!r)
+    return -1;
+  if (r->result_int() != 200)
+    return -static_cast<int64_t>(r->result_int());
+  return std::stoll(r->body());
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(cluster, cluster_fixture)
+
+BOOST_AUTO_TEST_CASE(every_node_reaches_every_object) {
+  constexpr int names = 60;
+  std::map<uint16_t, int> per_owner;
+  for (int n = 0; n < names; ++n) {
+    auto name = "reach-" + std::to_string(n);
+    ++per_owner[owner(name)];
+    for (size_t i = 0; i < nodes.size(); ++i)
+      BOOST_REQUIRE_EQUAL(counter_call(http(i), "/counter/" + name + "/inc"),
+                          static_cast<int64_t>(i + 1));
+  }
+  // Every node owns some of them, and holds exactly those live.
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    BOOST_CHECK_GT(per_owner[specs[i].number], 0);
+    BOOST_CHECK_EQUAL(live_objects(i), per_owner[specs[i].number]);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(raced_first_accesses_activate_each_object_once) {
+  constexpr int names = 600;
+  std::vector<std::thread> racers;
+  std::atomic<int> failures{0};
+  for (size_t i = 0; i < nodes.size(); ++i)
+    racers.emplace_back([&, i] {
+      std::vector<int> order(names);
+      for (int n = 0; n < names; ++n)
+        order[n] = n;
+      std::shuffle(order.begin(), order.end(), std::mt19937{unsigned(i)});
+      client c{http(i)};
+      for (auto n : order) {
+        c.send("GET /counter/race-" + std::to_string(n)
+               + "/inc HTTP/1.1\r\nHost: t\r\n\r\n");
+        auto r = c.read();
+        if (!r || r->result_int() != 200)
+          ++failures;
+      }
+    });
+  for (auto& t : racers)
+    t.join();
+  BOOST_REQUIRE_EQUAL(failures.load(), 0);
+  // One instance each: three increments from three nodes all counted.
+  for (int n = 0; n < names; ++n)
+    BOOST_REQUIRE_EQUAL(
+        counter_call(http(n % 3), "/counter/race-" + std::to_string(n)), 3);
+  uint64_t live = 0;
+  for (size_t i = 0; i < nodes.size(); ++i)
+    live += live_objects(i);
+  BOOST_CHECK_EQUAL(live, static_cast<uint64_t>(names));
+}
+
+BOOST_AUTO_TEST_CASE(jurisdiction_keeps_objects_on_allowed_nodes) {
+  constexpr int names = 90;
+  for (int n = 0; n < names; ++n) {
+    auto name = "eu-" + std::to_string(n);
+    BOOST_REQUIRE_NE(owner(name, durable::jurisdiction::eu), 2);
+    for (size_t i = 0; i < nodes.size(); ++i)
+      BOOST_REQUIRE_EQUAL(
+          counter_call(http(i), "/counter-eu/" + name + "/inc"),
+          static_cast<int64_t>(i + 1));
+  }
+  BOOST_CHECK_EQUAL(live_objects(1), 0u);
+  BOOST_CHECK_EQUAL(live_objects(0) + live_objects(2),
+                    static_cast<uint64_t>(names));
+  // No byte of an eu object on the us node: it has no eu environment.
+  for (auto& entry : std::filesystem::recursive_directory_iterator(dir + "/n2"))
+    BOOST_CHECK_MESSAGE(entry.path().filename().string().find("eu")
+                            == std::string::npos,
+                        "eu data on n2: " << entry.path());
+}
+
+BOOST_AUTO_TEST_CASE(a_killed_node_fails_only_its_objects_and_comes_back) {
+  constexpr int names = 45;
+  std::vector<std::string> list;
+  std::map<std::string, bool> on_n2;
+  for (int n = 0; n < names; ++n) {
+    list.push_back("kill-" + std::to_string(n));
+    on_n2[list.back()] = owner(list.back()) == 2;
+  }
+  std::mutex mtx;
+  std::map<std::string, int64_t> acked; // Highest acknowledged value.
+  std::atomic<bool> stop{false};
+  std::atomic<int> n2_failures{0};
+  std::atomic<int> other_failures{0};
+  std::atomic<int> slow_failures{0};
+  std::atomic<int> n2_successes_after_restart{0};
+  std::atomic<bool> restarted{false};
+  std::vector<std::thread> load;
+  for (size_t i : {0, 2})
+    load.emplace_back([&, i] {
+      while (!stop) {
+        for (auto& name : list) {
+          auto t0 = std::chrono::steady_clock::now();
+          auto x = counter_call(http(i), "/counter/" + name + "/inc");
+          auto took = std::chrono::steady_clock::now() - t0;
+          if (x > 0) {
+            std::lock_guard<std::mutex> guard{mtx};
+            acked[name] = std::max(acked[name], x);
+            if (on_n2[name] && restarted)
+              ++n2_successes_after_restart;
+          } else if (on_n2[name]) {
+            ++n2_failures;
+            BOOST_CHECK_EQUAL(x, -503);
+            if (took > 2s)
+              ++slow_failures;
+          } else {
+            ++other_failures;
+          }
+        }
+      }
+    });
+  std::this_thread::sleep_for(1s);
+  nodes[1]->kill(SIGKILL);
+  std::this_thread::sleep_for(2s);
+  nodes[1] = start(1);
+  for (auto& x : specs)
+    BOOST_REQUIRE(links_up(x.http, 30s));
+  restarted = true;
+  std::this_thread::sleep_for(1500ms);
+  stop = true;
+  for (auto& t : load)
+    t.join();
+  BOOST_CHECK_EQUAL(other_failures.load(), 0);
+  BOOST_CHECK_GT(n2_failures.load(), 0);
+  BOOST_CHECK_EQUAL(slow_failures.load(), 0);
+  BOOST_CHECK_GT(n2_successes_after_restart.load(), 0);
+  // Nothing acknowledged was lost by the kill.
+  for (auto& [name, value] : acked)
+    BOOST_CHECK_GE(counter_call(http(0), "/counter/" + name), value);
+}
+
+BOOST_AUTO_TEST_CASE(foreign_peers_are_refused_and_nodes_stay_healthy) {
+  auto& pki = pki_set::get();
+  // A node that believes it is #1 of a cluster whose #2 is our n2.
+  auto rogue = [&](const std::string& cluster, const test_pki& ca,
+                   const std::string& secret) {
+    auto sub = dir + "/rogue-" + cluster + std::to_string(secret.back());
+    std::filesystem::create_directories(sub);
+    std::vector<node_spec> specs2{{"rogue", 1, "weur", {}}, specs[1]};
+    write_catalog(sub + "/catalog.json", cluster, specs2);
+    std::vector<std::string> args{
+        "--durable.data-dir=" + sub + "/data",
+        "--durable.cluster.catalog=" + sub + "/catalog.json",
+        "--durable.cluster.node=rogue",
+        "--durable.cluster.tls.certificate=" + ca.cert("rogue"),
+        "--durable.cluster.tls.key=" + ca.key("rogue"),
+        "--durable.cluster.tls.ca=" + ca.ca_file()};
+    auto p = std::make_unique<node_process>(args, secret, sub + "/log");
+    BOOST_REQUIRE(p->ready());
+    // Its link to n2 never comes up, and says why.
+    std::string why;
+    for (int tries = 0; tries < 40; ++tries) {
+      std::this_thread::sleep_for(100ms);
+      auto view = cluster_view(specs2[0].http);
+      BOOST_REQUIRE(view.is_object());
+      BOOST_REQUIRE(view["links"][0]["state"] == "down");
+      why = view["links"][0]["last_error"].get<std::string>();
+      if (why.find("dialed yet") == std::string::npos)
+        break;
+    }
+    return why;
+  };
+  auto other_secret = std::string(64, 'a');
+  auto e1 = rogue("test", pki.foreign, secret_hex);
+  BOOST_TEST_MESSAGE("foreign CA: " << e1);
+  BOOST_CHECK(!e1.empty());
+  auto e2 = rogue("other", pki.ours, secret_hex);
+  BOOST_TEST_MESSAGE("other cluster: " << e2);
+  BOOST_CHECK(e2.find("cluster") != std::string::npos);
+  auto e3 = rogue("test", pki.ours, other_secret);
+  BOOST_TEST_MESSAGE("other secret: " << e3);
+  BOOST_CHECK(e3.find("MAC") != std::string::npos);
+  // A TLS client without a certificate and a plain TCP client get nothing.
+  shell("timeout 5 openssl s_client -connect 127.0.0.1:"
+        + std::to_string(specs[1].basp) + " </dev/null || true");
+  {
+    client plain{specs[1].basp};
+    plain.send("\x00\x00\x00\x10 not BASP at all");
+    BOOST_CHECK(plain.closed_by_server(3s));
+  }
+  // The cluster works on.
+  for (auto& x : specs)
+    BOOST_CHECK(links_up(x.http, 5s));
+  for (size_t i = 0; i < nodes.size(); ++i)
+    BOOST_CHECK_GT(counter_call(http(i), "/counter/after-rogues/inc"), 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
