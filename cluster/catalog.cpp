@@ -43,9 +43,13 @@ std::string echo(std::string_view x) {
 }
 
 /// Checks what `json::parse` cannot: duplicate keys (the library keeps the
-/// last one silently) and the nesting depth.
+/// last one silently) and the nesting depth. Depths as the callback sees
+/// them: the catalog object starts at 0, its keys are at 1, node objects
+/// start at 2 and their keys are at 3.
 struct parse_guard {
   std::vector<std::unordered_set<std::string>> keys; // one per open object
+  std::string top_key;   // the last key of the catalog object
+  size_t node_count = 0; // node objects started so far
   std::string problem;
 
   bool operator()(int depth, json::parse_event_t event, json& parsed) {
@@ -58,16 +62,23 @@ struct parse_guard {
         problem = "nested deeper than " + std::to_string(max_depth) + " levels";
         return false;
       }
-      if (event == json::parse_event_t::object_start)
+      if (event == json::parse_event_t::object_start) {
         keys.emplace_back();
+        if (depth == 2 && top_key == "nodes")
+          ++node_count;
+      }
       return true;
     case json::parse_event_t::object_end:
       keys.pop_back();
       return true;
     case json::parse_event_t::key: {
       auto& key = parsed.get_ref<const std::string&>();
+      if (depth == 1)
+        top_key = key;
       if (!keys.back().insert(key).second) {
-        problem = "field " + echo(key) + " appears twice in one object";
+        problem = "field " + echo(key) + " appears twice";
+        if (depth == 3 && top_key == "nodes")
+          problem += " in nodes[" + std::to_string(node_count - 1) + "]";
         return false;
       }
       return true;
