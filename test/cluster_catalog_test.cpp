@@ -218,6 +218,13 @@ BOOST_AUTO_TEST_CASE(node_count_and_text_size_are_bounded) {
   auto huge = with(R"("cluster": "demo")", R"("cluster": "demo", "x": ")" +
                                                std::string(1 << 20, 'x') + '"');
   check_refused({{huge, {"1 MiB"}}});
+  // Error texts echo a bad value cut short.
+  for (auto bad : {'"' + std::string(10'000, '9') + '"',
+                   '[' + std::string(10'000, '1') + ']'}) {
+    auto what = refusal(with(R"("number": 2)", R"("number": )" + bad));
+    BOOST_CHECK_MESSAGE(what.size() < 300 && what.find("...") != what.npos,
+                        what);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(load_reads_a_file_and_names_the_path_on_failure) {
