@@ -1,7 +1,9 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <vector>
 
 #include <caf/expected.hpp>
 
@@ -22,14 +24,24 @@ class placement {
 public:
   // -- constructors -----------------------------------------------------------
 
-  /// Placement as seen from node `self` (a number of `cat`).
+  /// Placement as seen from node `self` (a number of `cat`; a number outside
+  /// the catalog only makes `self` hold nothing and stand nowhere).
   placement(catalog cat, uint16_t self);
+
+  placement(const placement&) = delete;
+  placement& operator=(const placement&) = delete;
 
   // -- queries ----------------------------------------------------------------
 
   /// The number of the node that owns `id`. A unique ID with tag 0 (made
   /// outside a cluster) belongs to `self`. Returns 0 when no node of the
-  /// catalog may hold the ID's jurisdiction, or its tag names no node.
+  /// catalog may hold the ID's jurisdiction, or its tag names no node or a
+  /// node that may not hold the ID's jurisdiction (never route such an ID).
+  /// Named IDs: the rendezvous score mixes bytes 16..23 of the ID (its MAC,
+  /// uniformly random) with each node number; the highest score wins, ties
+  /// go to the lower number. The score function is a contract between the
+  /// nodes of a cluster: changing it moves named objects.
+  /// No allocation, O(allowed nodes).
   uint16_t owner(const object_id& id) const noexcept;
 
   /// The placement tag for a new unique ID of jurisdiction `j`: among the
@@ -49,8 +61,26 @@ public:
   uint16_t self() const noexcept { return self_; }
 
 private:
+  struct candidate {
+    uint64_t salt; ///< The node number mixed once, for the score.
+    uint16_t number;
+    location_hint region;
+  };
+
+  /// The candidates for jurisdiction code `code` (0..7).
+  const std::vector<candidate>& allowed(jurisdiction j) const noexcept {
+    return allowed_[static_cast<uint8_t>(j) & 7];
+  }
+
   catalog cat_;
   uint16_t self_;
+  location_hint self_region_ = location_hint::none;
+  /// Per jurisdiction code: the nodes that may hold it, in catalog order.
+  std::array<std::vector<candidate>, 8> allowed_;
+  /// Per node number: bit `1 << code` for each jurisdiction the node may
+  /// hold (bit 0, no jurisdiction, for every node); 0 outside the catalog.
+  std::vector<uint8_t> holds_;
+  /// Spreads unique IDs over equally near nodes.
   mutable std::atomic<uint32_t> turn_{0};
 };
 
