@@ -123,6 +123,7 @@ std::string node::status_json(const deployment::load& load) const {
                      {"state", x.up ? "up" : "down"},
                      {"incarnation", x.incarnation},
                      {"in_flight", x.in_flight},
+                     {"downs", x.downs},
                      {"last_error", x.last_error}});
   json result{{"cluster", cfg_.nodes.name()},
               {"self", cfg_.self_entry().name},

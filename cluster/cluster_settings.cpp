@@ -16,6 +16,7 @@
 
 #include "durable/cluster_messages.hpp"
 #include "durable/errc.hpp"
+#include "openssl_error_queue.hpp"
 
 namespace durable::cluster {
 
@@ -88,9 +89,9 @@ void add_options(caf::config_option_set& opts) {
       .add<std::string>("catalog", "cluster catalog file (JSON); unset: "
                                    "no cluster")
       .add<std::string>("node", "this node's name in the catalog")
-      .add<std::string>("tls.certificate", "this node's PEM certificate")
-      .add<std::string>("tls.key", "this node's PEM private key")
-      .add<std::string>("tls.ca", "the cluster's PEM CA file")
+      .add<std::string>("tls-certificate", "this node's PEM certificate")
+      .add<std::string>("tls-key", "this node's PEM private key")
+      .add<std::string>("tls-ca", "the cluster's PEM CA file")
       .add<caf::timespan>("heartbeat-interval", "BASP heartbeat interval")
       .add<caf::timespan>("connection-timeout",
                           "silence after which a link is dropped")
@@ -119,9 +120,9 @@ caf::expected<cluster_settings> prepare(caf::actor_system_config& cfg) {
                           "\" names no node of the catalog " + path);
   result.self = self->number;
   result.tls.certificate =
-      caf::get_or(cfg, "durable.cluster.tls.certificate", std::string{});
-  result.tls.key = caf::get_or(cfg, "durable.cluster.tls.key", std::string{});
-  result.tls.ca = caf::get_or(cfg, "durable.cluster.tls.ca", std::string{});
+      caf::get_or(cfg, "durable.cluster.tls-certificate", std::string{});
+  result.tls.key = caf::get_or(cfg, "durable.cluster.tls-key", std::string{});
+  result.tls.ca = caf::get_or(cfg, "durable.cluster.tls-ca", std::string{});
   if (auto err = check_tls_files(result.tls))
     return err;
   result.heartbeat_interval = caf::get_or(
@@ -136,7 +137,9 @@ caf::expected<cluster_settings> prepare(caf::actor_system_config& cfg) {
                       "durable.cluster.connection-timeout must be at least 6 "
                       "heartbeat intervals (the heartbeat runs in the one BASP "
                       "broker and lags under load)");
-  // CAF's side: BASP over TLS only, heartbeats on.
+  // CAF's side: BASP over TLS only, heartbeats on, and one connection's
+  // TLS failure must not close the others (see openssl_error_queue.cpp).
+  keep_openssl_error_queue_clean();
   cfg.openssl_certificate = result.tls.certificate;
   cfg.openssl_key = result.tls.key;
   cfg.openssl_cafile = result.tls.ca;

@@ -33,6 +33,7 @@ struct peer {
   caf::node_id nid;     ///< The CAF node the hello came from.
   uint64_t incarnation = 0;
   uint64_t in_flight = 0;
+  uint64_t downs = 0;
   caf::timespan backoff{0};
   std::string last_error;
 };
@@ -82,6 +83,7 @@ void publish(router_actor* self, const peer& p) {
   x.up = p.up;
   x.incarnation = p.incarnation;
   x.in_flight = p.in_flight;
+  x.downs = p.downs;
   x.last_error = p.last_error;
   self->state.cfg.links->update(x);
 }
@@ -122,6 +124,7 @@ void link_down(router_actor* self, peer& p, std::string why) {
   if (p.up) {
     st.authenticated.erase(p.nid);
     self->demonitor(p.router);
+    ++p.downs;
   }
   p.up = false;
   p.router = nullptr;

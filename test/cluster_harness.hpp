@@ -12,6 +12,8 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,8 +21,8 @@
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
-#include <netinet/in.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,6 +39,48 @@ namespace durable::test {
 inline void shell(const std::string& cmd) {
   auto rc = std::system((cmd + " >/dev/null 2>&1").c_str());
   BOOST_REQUIRE_MESSAGE(rc == 0, "command failed: " << cmd);
+}
+
+/// Runs `cmd` in a shell and returns what it printed (stdout and stderr).
+inline std::string shell_output(const std::string& cmd) {
+  std::string out;
+  if (auto* f = ::popen(("(" + cmd + ") 2>&1").c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0)
+      out.append(buf, n);
+    ::pclose(f);
+  }
+  return out;
+}
+
+/// The local ports process `pid` listens on (TCP, IPv4 and IPv6).
+inline std::vector<uint16_t> listening_ports(pid_t pid) {
+  std::set<std::string> inodes;
+  auto fd_dir = "/proc/" + std::to_string(pid) + "/fd";
+  for (auto& entry : std::filesystem::directory_iterator(fd_dir)) {
+    std::error_code ec;
+    auto target = std::filesystem::read_symlink(entry.path(), ec).string();
+    if (!ec && target.rfind("socket:[", 0) == 0)
+      inodes.insert(target.substr(8, target.size() - 9));
+  }
+  std::vector<uint16_t> result;
+  for (auto table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in{table};
+    std::string line;
+    std::getline(in, line); // Header.
+    while (std::getline(in, line)) {
+      std::istringstream fields{line};
+      std::string slot, local, remote, state, queues, timer, retr, uid, tmo,
+          inode;
+      fields >> slot >> local >> remote >> state >> queues >> timer >> retr >>
+          uid >> tmo >> inode;
+      if (state == "0A" && inodes.count(inode) > 0)
+        result.push_back(static_cast<uint16_t>(
+            std::stoul(local.substr(local.find(':') + 1), nullptr, 16)));
+    }
+  }
+  return result;
 }
 
 /// A port that was free a moment ago on 127.0.0.1.
@@ -58,17 +102,17 @@ public:
   test_pki(std::string dir, std::string ca) : dir_(std::move(dir)) {
     std::filesystem::create_directories(dir_);
     ca_ = dir_ + "/" + ca;
-    shell("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=" + ca
-          + " -keyout " + ca_ + ".key -out " + ca_ + ".pem");
+    shell("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=" + ca +
+          " -keyout " + ca_ + ".key -out " + ca_ + ".pem");
   }
 
   /// Makes `name`.pem and `name`.key signed by this CA.
   void issue(const std::string& name) const {
     auto base = dir_ + "/" + name;
-    shell("openssl req -newkey rsa:2048 -nodes -subj /CN=" + name + " -keyout "
-          + base + ".key -out " + base + ".csr");
-    shell("openssl x509 -req -in " + base + ".csr -CA " + ca_ + ".pem -CAkey "
-          + ca_ + ".key -CAcreateserial -days 2 -out " + base + ".pem");
+    shell("openssl req -newkey rsa:2048 -nodes -subj /CN=" + name +
+          " -keyout " + base + ".key -out " + base + ".csr");
+    shell("openssl x509 -req -in " + base + ".csr -CA " + ca_ + ".pem -CAkey " +
+          ca_ + ".key -CAcreateserial -days 2 -out " + base + ".pem");
   }
 
   std::string ca_file() const { return ca_ + ".pem"; }
@@ -175,7 +219,8 @@ inline std::optional<response> http_get(uint16_t port,
                                         const std::string& target) {
   try {
     client c{port};
-    c.send("GET " + target + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    c.send("GET " + target +
+           " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     return c.read();
   } catch (...) {
     return std::nullopt;

@@ -25,6 +25,7 @@ struct link_state {
   bool up = false;
   uint64_t incarnation = 0; ///< The peer's, once a hello verified.
   uint64_t in_flight = 0;   ///< Requests to the peer awaiting replies.
+  uint64_t downs = 0;       ///< How often the link went down.
   std::string last_error;   ///< Why the link last failed, if it did.
 };
 

@@ -8,9 +8,9 @@
 //
 //   counter_server --durable.cluster.catalog=cluster.json
 //                  --durable.cluster.node=n1
-//                  --durable.cluster.tls.certificate=n1.pem
-//                  --durable.cluster.tls.key=n1.key
-//                  --durable.cluster.tls.ca=ca.pem --durable.data-dir=D
+//                  --durable.cluster.tls-certificate=n1.pem
+//                  --durable.cluster.tls-key=n1.key
+//                  --durable.cluster.tls-ca=ca.pem --durable.data-dir=D
 //
 //   GET /counter/<name>/inc     increments <name> and answers the new value
 //   GET /counter/<name>         answers the value
