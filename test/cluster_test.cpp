@@ -109,17 +109,34 @@ struct cluster_fixture {
     return view["live_objects"].get<uint64_t>();
   }
 
+  /// A fresh unique counter ID of jurisdiction `j` as node `made_by`
+  /// places it (no hint), as 64 hex digits.
+  std::string unique_id(uint16_t made_by, durable::jurisdiction j) const {
+    auto cat = durable::cluster::catalog::load(catalog_file);
+    BOOST_REQUIRE(cat);
+    durable::cluster::placement places{*cat, made_by};
+    auto tag = places.place_unique(j, durable::location_hint::none);
+    BOOST_REQUIRE(tag);
+    BOOST_REQUIRE(*tag != 2); // n2 may not hold eu.
+    auto id = counter_ids().new_unique(j, *tag);
+    BOOST_REQUIRE(id);
+    return id->to_string();
+  }
+
+  durable::id_factory counter_ids() const {
+    auto secret = durable::deployment_secret::from_hex(secret_hex);
+    BOOST_REQUIRE(secret);
+    return durable::id_factory{
+        *secret, durable::namespace_registry::derived_id("counter")};
+  }
+
   /// The owner (node number) of the counter named `name` in `j`.
   uint16_t owner(const std::string& name,
                  durable::jurisdiction j = durable::jurisdiction::none) const {
     auto cat = durable::cluster::catalog::load(catalog_file);
     BOOST_REQUIRE(cat);
     durable::cluster::placement places{*cat, 1};
-    auto secret = durable::deployment_secret::from_hex(secret_hex);
-    BOOST_REQUIRE(secret);
-    durable::id_factory ids{*secret,
-                            durable::namespace_registry::derived_id("counter")};
-    return places.owner(ids.from_name(name, j));
+    return places.owner(counter_ids().from_name(name, j));
   }
 };
 
@@ -137,6 +154,12 @@ int64_t counter_call(uint16_t port, const std::string& target,
     return -static_cast<int64_t>(r->result_int());
   }
   return std::stoll(r->body());
+}
+
+/// `x` in whole milliseconds.
+template <class Duration>
+int64_t ms(Duration x) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(x).count();
 }
 
 /// How often the node at `port` saw its link to `peer` go down.
@@ -221,9 +244,20 @@ BOOST_AUTO_TEST_CASE(jurisdiction_keeps_objects_on_allowed_nodes) {
       BOOST_REQUIRE_EQUAL(counter_call(http(i), "/counter-eu/" + name + "/inc"),
                           static_cast<int64_t>(i + 1));
   }
+  // Unique eu IDs as each node would make them (placement tag from the
+  // node's own choice), reached through every node.
+  constexpr int uniques = 30;
+  for (int n = 0; n < uniques; ++n) {
+    auto made_by = static_cast<uint16_t>(1 + n % 3);
+    auto hex = unique_id(made_by, durable::jurisdiction::eu);
+    for (size_t i = 0; i < nodes.size(); ++i)
+      BOOST_REQUIRE_EQUAL(
+          counter_call(http(i), "/counter-eu/id/" + hex + "/inc"),
+          static_cast<int64_t>(i + 1));
+  }
   BOOST_CHECK_EQUAL(live_objects(1), 0u);
   BOOST_CHECK_EQUAL(live_objects(0) + live_objects(2),
-                    static_cast<uint64_t>(names));
+                    static_cast<uint64_t>(names + uniques));
   // No byte of an eu object on the us node: it has no eu environment.
   for (auto& entry : std::filesystem::recursive_directory_iterator(dir + "/n2"))
     BOOST_CHECK_MESSAGE(entry.path().filename().string().find("eu") ==
@@ -296,6 +330,54 @@ BOOST_AUTO_TEST_CASE(a_killed_node_fails_only_its_objects_and_comes_back) {
   // Nothing acknowledged was lost by the kill.
   for (auto& [name, value] : acked)
     BOOST_CHECK_GE(counter_call(http(0), "/counter/" + name), value);
+}
+
+BOOST_AUTO_TEST_CASE(a_frozen_node_is_detected_within_the_heartbeat_bound) {
+  // The nodes run with a 500 ms heartbeat and a 4 s connection timeout.
+  std::vector<std::string> on_n2;
+  std::vector<std::string> on_n3;
+  for (int n = 0; on_n2.size() < 6 || on_n3.size() < 6; ++n) {
+    auto name = "frozen-" + std::to_string(n);
+    auto where = owner(name);
+    if (where == 2 && on_n2.size() < 6)
+      on_n2.push_back(name);
+    else if (where == 3 && on_n3.size() < 6)
+      on_n3.push_back(name);
+  }
+  for (auto& name : on_n2)
+    BOOST_REQUIRE_EQUAL(counter_call(http(0), "/counter/" + name + "/inc"), 1);
+  nodes[1]->signal(SIGSTOP);
+  auto frozen_at = std::chrono::steady_clock::now();
+  // Requests in flight to the frozen node wait for the timeout, then all get
+  // a retryable error; objects elsewhere keep answering meanwhile.
+  std::vector<std::thread> waiting;
+  std::vector<int64_t> results(on_n2.size());
+  std::vector<std::chrono::steady_clock::duration> took(on_n2.size());
+  for (size_t k = 0; k < on_n2.size(); ++k)
+    waiting.emplace_back([&, k] {
+      results[k] = counter_call(http(0), "/counter/" + on_n2[k] + "/inc");
+      took[k] = std::chrono::steady_clock::now() - frozen_at;
+    });
+  for (auto& name : on_n3)
+    BOOST_CHECK_GT(counter_call(http(0), "/counter/" + name + "/inc"), 0);
+  for (auto& t : waiting)
+    t.join();
+  for (size_t k = 0; k < on_n2.size(); ++k) {
+    BOOST_CHECK_EQUAL(results[k], -503);
+    // Bound: the connection timeout (4 s) plus 0.5 s, plus slack for a
+    // loaded 2-core machine.
+    BOOST_CHECK_LT(ms(took[k]), 6000);
+  }
+  // Once the link is down, new requests fail at once.
+  auto t0 = std::chrono::steady_clock::now();
+  BOOST_CHECK_EQUAL(counter_call(http(0), "/counter/" + on_n2[0] + "/inc"),
+                    -503);
+  BOOST_CHECK_LT(ms(std::chrono::steady_clock::now() - t0), 1000);
+  nodes[1]->signal(SIGCONT);
+  for (auto& x : specs)
+    BOOST_REQUIRE(links_up(x.http, 30s));
+  for (auto& name : on_n2)
+    BOOST_CHECK_GT(counter_call(http(0), "/counter/" + name + "/inc"), 1);
 }
 
 BOOST_AUTO_TEST_CASE(foreign_peers_are_refused_and_nodes_stay_healthy) {
