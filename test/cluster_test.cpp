@@ -443,4 +443,38 @@ BOOST_AUTO_TEST_CASE(foreign_peers_are_refused_and_nodes_stay_healthy) {
     BOOST_CHECK_GT(counter_call(http(i), "/counter/after-rogues/inc"), 0);
 }
 
+BOOST_AUTO_TEST_CASE(nodes_whose_registries_disagree_do_not_link) {
+  // n3 restarts on a data directory where "counter" was created by a
+  // migration (a random unique key) instead of derived from its name.
+  nodes[2]->kill(SIGKILL);
+  auto data = dir + "/n3";
+  std::filesystem::remove_all(data);
+  std::filesystem::create_directories(data);
+  std::ofstream{dir + "/m.json"}
+      << R"([{"tag": "v1", "new_classes": ["counter"]}])";
+  auto out = shell_output("DURABLE_SECRET=" + secret_hex +
+                          " " ADMIN_BINARY " --data-dir " + data + " migrate " +
+                          dir + "/m.json");
+  BOOST_REQUIRE_MESSAGE(out.find("applied v1") != std::string::npos, out);
+  nodes[2] = start(2);
+  std::string why;
+  for (int tries = 0; tries < 50 && why.find("disagree") == std::string::npos;
+       ++tries) {
+    std::this_thread::sleep_for(100ms);
+    auto view = cluster_view(http(0));
+    BOOST_REQUIRE(view.is_object());
+    for (auto& link : view["links"])
+      if (link["node"] == "n3") {
+        BOOST_REQUIRE(link["state"] == "down");
+        why = link["last_error"].get<std::string>();
+      }
+  }
+  BOOST_TEST_MESSAGE("n1 -> n3: " << why);
+  BOOST_CHECK(why.find("namespace \"counter\"") != std::string::npos);
+  BOOST_CHECK(why.find("registries disagree") != std::string::npos);
+  // Objects of n3 are unreachable, with that reason; the others still work.
+  BOOST_CHECK(links_up(http(1), 1s) == false);
+  BOOST_CHECK(link_downs(http(0), "n2") == 0u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
