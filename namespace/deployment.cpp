@@ -191,13 +191,25 @@ caf::expected<deployment> deployment::open(caf::actor_system& sys,
 
 caf::expected<std::shared_ptr<namespace_core>>
 deployment::bind_impl(std::string name, namespace_options opts,
-                      namespace_core::spawn_function fn) {
+                      namespace_core::spawn_function fn,
+                      const std::set<std::string>& interface) {
   if (!state_)
     return make_error(errc::unavailable, "the deployment was moved from");
   if (name.empty())
     return make_error(errc::invalid_argument,
                       "a namespace name must not be empty");
   std::lock_guard<std::mutex> guard{state_->mtx};
+  if (state_->remote)
+    for (auto& signature : interface)
+      if (signature.find("<invalid-type") != std::string::npos)
+        return make_error(
+            errc::invalid_argument,
+            "namespace \"" + name +
+                "\" cannot be served in a "
+                "cluster: a type of " +
+                signature +
+                " is not registered with add_message_type (CAF would "
+                "drop its messages between nodes)");
   if (opts.script.empty())
     opts.script = state_->cfg.script;
   auto record = state_->registry->ensure(name, opts.script);
@@ -243,8 +255,7 @@ caf::error deployment::attach(std::shared_ptr<const remote_routing> routing) {
   return caf::none;
 }
 
-std::vector<std::pair<std::string, std::string>>
-deployment::bindings() const {
+std::vector<std::pair<std::string, std::string>> deployment::bindings() const {
   std::vector<std::pair<std::string, std::string>> result;
   if (!state_)
     return result;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -49,7 +50,10 @@ public:
   /// by migration. A name without a record is recorded on the spot with an
   /// ID derived from the name (`namespace_registry::ensure`), so binding
   /// works without migrations and gives the same IDs on every data
-  /// directory with the same secret.
+  /// directory with the same secret. In a cluster, every type of `I` must be
+  /// registered with `add_message_type` (CAF would drop its messages between
+  /// nodes without a word): `errc::invalid_argument` naming the signature
+  /// otherwise.
   template <class T>
   caf::expected<object_namespace<typename T::interface_type>>
   bind(std::string name, namespace_options opts = {}) {
@@ -61,7 +65,9 @@ public:
       auto ptr = static_cast<T*>(caf::actor_cast<caf::abstract_actor*>(hdl));
       return live_object{caf::actor_cast<caf::strong_actor_ptr>(hdl), ptr};
     };
-    auto core = bind_impl(std::move(name), std::move(opts), std::move(fn));
+    auto core = bind_impl(
+        std::move(name), std::move(opts), std::move(fn),
+        system().template message_types<typename T::interface_type>());
     if (!core)
       return std::move(core.error());
     return object_namespace<typename T::interface_type>{std::move(*core)};
@@ -115,9 +121,12 @@ private:
 
   explicit deployment(std::unique_ptr<state> ptr);
 
+  /// `interface` lists the class's message signatures as CAF prints them
+  /// (unregistered types show as `<invalid-type...>`).
   caf::expected<std::shared_ptr<namespace_core>>
   bind_impl(std::string name, namespace_options opts,
-            namespace_core::spawn_function fn);
+            namespace_core::spawn_function fn,
+            const std::set<std::string>& interface);
 
   std::unique_ptr<state> state_;
 };
