@@ -55,7 +55,7 @@ caf::error check_tls_files(const tls_files& files) {
   auto require = [](const std::string& path, const char* what) -> caf::error {
     if (path.empty())
       return make_error(errc::invalid_argument,
-                        std::string{"durable.cluster.tls."} + what +
+                        std::string{"durable.cluster.tls-"} + what +
                             " is required in a cluster");
     return caf::none;
   };
