@@ -149,6 +149,13 @@ void node::forward(uint16_t number, const std::string& ns_key,
                    const object_id& id, location_hint hint,
                    caf::strong_actor_ptr sender, caf::message_id mid,
                    caf::message msg, caf::execution_unit* ctx) const {
+  if (stopped_.load(std::memory_order_acquire)) {
+    answer(sender, mid,
+           caf::make_message(
+               make_error(errc::unavailable, "this node left the cluster")),
+           ctx);
+    return;
+  }
   router_->enqueue(caf::make_mailbox_element(
                        nullptr, caf::make_message_id(), {}, out_atom::value,
                        number, ns_key, id, static_cast<uint8_t>(hint),

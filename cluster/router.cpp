@@ -58,14 +58,6 @@ struct router_state {
 
 using router_actor = caf::stateful_actor<router_state>;
 
-void respond(const caf::strong_actor_ptr& to, caf::message_id mid,
-             caf::message msg, caf::execution_unit* ctx) {
-  if (to && mid.is_request())
-    to->enqueue(caf::make_mailbox_element(nullptr, mid.response_id(), {},
-                                          std::move(msg)),
-                ctx);
-}
-
 caf::message unreachable(const peer& p, std::string_view why) {
   std::string text = "node \"" + p.entry->name + "\" (#" +
                      std::to_string(p.entry->number) + ") is unreachable";
@@ -103,7 +95,7 @@ void fail_in_flight(router_actor* self, uint16_t number,
   auto& st = self->state;
   for (auto i = st.in_flight.begin(); i != st.in_flight.end();) {
     if (i->second.node == number) {
-      respond(i->second.sender, i->second.mid, msg, self->context());
+      answer(i->second.sender, i->second.mid, msg, self->context());
       i = st.in_flight.erase(i);
     } else {
       ++i;
@@ -305,27 +297,26 @@ caf::behavior router(router_actor* self, router_config cfg) {
         auto& st = self->state;
         auto i = st.peers.find(node);
         if (i == st.peers.end()) {
-          respond(sender, mid,
-                  caf::make_message(make_error(errc::no_placement,
-                                               "the catalog has no node #" +
-                                                   std::to_string(node))),
-                  self->context());
+          answer(sender, mid,
+                 caf::make_message(make_error(errc::no_placement,
+                                              "the catalog has no node #" +
+                                                  std::to_string(node))),
+                 self->context());
           return;
         }
         auto& p = i->second;
         if (!p.up) {
-          respond(sender, mid, unreachable(p, p.last_error), self->context());
+          answer(sender, mid, unreachable(p, p.last_error), self->context());
           return;
         }
         uint64_t ref = 0;
         if (mid.is_request() && sender) {
           if (st.in_flight.size() >= st.cfg.max_in_flight) {
-            respond(sender, mid,
-                    caf::make_message(
-                        make_error(errc::overloaded,
-                                   "too many requests in flight to other "
-                                   "nodes")),
-                    self->context());
+            answer(sender, mid,
+                   caf::make_message(make_error(
+                       errc::overloaded, "too many requests in flight to other "
+                                         "nodes")),
+                   self->context());
             return;
           }
           ref = st.next_ref++;
@@ -351,7 +342,7 @@ caf::behavior router(router_actor* self, router_config cfg) {
         auto entry = std::move(i->second);
         st.in_flight.erase(i);
         --st.peers[entry.node].in_flight;
-        respond(entry.sender, entry.mid, std::move(msg), self->context());
+        answer(entry.sender, entry.mid, std::move(msg), self->context());
       },
       [=](hello_atom, hello& theirs) -> caf::result<hello> {
         auto src = self->current_sender();

@@ -48,11 +48,9 @@ void route(const std::shared_ptr<namespace_core>& core, const object_id& id,
            caf::message_id mid, caf::message msg, caf::execution_unit* ctx) {
   if (core) {
     core->route(id, hint, std::move(sender), mid, std::move(msg), ctx);
-  } else if (sender && mid.is_request()) {
-    auto err = make_error(errc::unavailable, "empty stub");
-    sender->enqueue(caf::make_mailbox_element(nullptr, mid.response_id(), {},
-                                              std::move(err)),
-                    ctx);
+  } else {
+    answer(sender, mid,
+           caf::make_message(make_error(errc::unavailable, "empty stub")), ctx);
   }
 }
 

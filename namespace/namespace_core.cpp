@@ -29,10 +29,7 @@ constexpr auto pressure_interval = std::chrono::milliseconds{100};
 
 void respond(const caf::strong_actor_ptr& sender, caf::message_id mid,
              caf::error err, caf::execution_unit* ctx) {
-  if (sender && mid.is_request())
-    sender->enqueue(caf::make_mailbox_element(nullptr, mid.response_id(), {},
-                                              std::move(err)),
-                    ctx);
+  answer(sender, mid, caf::make_message(std::move(err)), ctx);
 }
 
 caf::error shut_down() {

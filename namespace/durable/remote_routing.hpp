@@ -45,4 +45,10 @@ public:
                        caf::message msg, caf::execution_unit* ctx) const = 0;
 };
 
+/// Answers request `mid` of `to` with `msg` (an error or a reply), from any
+/// thread; nothing for an asynchronous message or without a sender. For
+/// `remote_routing::forward` implementations and the runtime.
+void answer(const caf::strong_actor_ptr& to, caf::message_id mid,
+            caf::message msg, caf::execution_unit* ctx);
+
 } // namespace durable
