@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "http_client.hpp"
+#include "process.hpp"
 
 #ifndef COUNTER_SERVER_BINARY
 #error "COUNTER_SERVER_BINARY must name the counter_server example"
@@ -159,27 +160,11 @@ public:
   /// Starts the node and waits for its "listening on" line.
   node_process(const std::vector<std::string>& args, const std::string& secret,
                const std::string& log) {
-    int out[2];
-    BOOST_REQUIRE_EQUAL(::pipe(out), 0);
-    pid_ = ::fork();
+    std::vector<std::string> argv{COUNTER_SERVER_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    FILE* f = nullptr;
+    pid_ = ::test::spawn_piped(argv, f, log, {"DURABLE_SECRET=" + secret});
     BOOST_REQUIRE_GE(pid_, 0);
-    if (pid_ == 0) {
-      ::dup2(out[1], STDOUT_FILENO);
-      auto err = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(err, STDERR_FILENO);
-      ::close(out[0]);
-      ::close(out[1]);
-      ::setenv("DURABLE_SECRET", secret.c_str(), 1);
-      std::vector<char*> argv;
-      argv.push_back(const_cast<char*>(COUNTER_SERVER_BINARY));
-      for (auto& a : args)
-        argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      ::execv(COUNTER_SERVER_BINARY, argv.data());
-      std::_Exit(127);
-    }
-    ::close(out[1]);
-    auto f = ::fdopen(out[0], "r");
     char line[512] = {};
     while (std::fgets(line, sizeof(line), f) != nullptr)
       if (std::string{line}.rfind("listening on ", 0) == 0) {

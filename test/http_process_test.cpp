@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "http_client.hpp"
+#include "process.hpp"
 
 #ifndef COUNTER_SERVER_BINARY
 #error "COUNTER_SERVER_BINARY must name the counter_server example"
@@ -38,22 +39,12 @@ namespace {
 class server_process {
 public:
   explicit server_process(const std::string& data_dir) {
-    int out[2];
-    BOOST_REQUIRE_EQUAL(::pipe(out), 0);
-    pid_ = ::fork();
+    FILE* f = nullptr;
+    pid_ = ::test::spawn_piped({COUNTER_SERVER_BINARY,
+                                "--durable.data-dir=" + data_dir,
+                                "--http.port=0", "--http.shutdown-timeout=2s"},
+                               f);
     BOOST_REQUIRE_GE(pid_, 0);
-    if (pid_ == 0) {
-      ::dup2(out[1], STDOUT_FILENO);
-      ::close(out[0]);
-      ::close(out[1]);
-      auto dir = "--durable.data-dir=" + data_dir;
-      ::execl(COUNTER_SERVER_BINARY, COUNTER_SERVER_BINARY, dir.c_str(),
-              "--http.port=0", "--http.shutdown-timeout=2s",
-              static_cast<char*>(nullptr));
-      std::_Exit(127);
-    }
-    ::close(out[1]);
-    auto f = ::fdopen(out[0], "r");
     char line[256] = {};
     BOOST_REQUIRE(std::fgets(line, sizeof(line), f) != nullptr);
     std::fclose(f);

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -32,6 +33,15 @@ inline std::string slurp(const std::string& path) {
   return buf.str();
 }
 
+/// `argv` as execv wants it: pointers into the strings, then null.
+inline std::vector<char*> c_args(std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (auto& a : argv)
+    args.push_back(a.data());
+  args.push_back(nullptr);
+  return args;
+}
+
 /// Runs `argv` (argv[0] is the program's path) with stdout and stderr in
 /// files under `dir`, the variables `env` ("NAME=value") added to the
 /// environment, and SIGALRM after `timeout_s` seconds.
@@ -41,10 +51,7 @@ inline run_result run_process(std::vector<std::string> argv,
                               unsigned timeout_s = 60) {
   auto out_path = dir + "/stdout";
   auto err_path = dir + "/stderr";
-  std::vector<char*> args;
-  for (auto& a : argv)
-    args.push_back(a.data());
-  args.push_back(nullptr);
+  auto args = c_args(argv);
   auto pid = ::fork();
   if (pid == 0) {
     int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -67,6 +74,41 @@ inline run_result run_process(std::vector<std::string> argv,
   result.out = slurp(out_path);
   result.err = slurp(err_path);
   return result;
+}
+
+/// Starts `argv` (argv[0] is the program's path) with its stdout on a pipe,
+/// its stderr appended to `err_path` (if not empty) and the variables `env`
+/// ("NAME=value") added. Returns the child's pid, or -1, and the pipe's read
+/// end in `out` (the caller closes it).
+inline pid_t spawn_piped(std::vector<std::string> argv, FILE*& out,
+                         const std::string& err_path = {},
+                         std::vector<std::string> env = {}) {
+  out = nullptr;
+  int fds[2];
+  if (::pipe(fds) != 0)
+    return -1;
+  auto args = c_args(argv);
+  auto pid = ::fork();
+  if (pid == 0) {
+    ::dup2(fds[1], STDOUT_FILENO);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    if (!err_path.empty()) {
+      auto err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (err >= 0)
+        ::dup2(err, STDERR_FILENO);
+    }
+    for (auto& x : env)
+      ::putenv(x.data());
+    ::execv(args[0], args.data());
+    std::_Exit(127);
+  }
+  ::close(fds[1]);
+  if (pid < 0)
+    ::close(fds[0]);
+  else
+    out = ::fdopen(fds[0], "r");
+  return pid;
 }
 
 } // namespace test
