@@ -97,6 +97,43 @@ inline uint16_t free_port() {
   return ntohs(addr.sin_port);
 }
 
+/// A TCP port on 127.0.0.1 that takes no connection and refuses none: its
+/// accept queue is full, so the kernel drops every SYN, as a black-holed
+/// host would.
+class black_hole {
+public:
+  black_hole() {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    ::listen(listener_, 0);
+    socklen_t len = sizeof(addr);
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    // Fill the queue (never accepted).
+    for (int i = 0; i < 2; ++i) {
+      auto fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+      fillers_.push_back(fd);
+    }
+  }
+
+  ~black_hole() {
+    for (auto fd : fillers_)
+      ::close(fd);
+    ::close(listener_);
+  }
+
+  uint16_t port() const { return port_; }
+
+private:
+  int listener_;
+  uint16_t port_;
+  std::vector<int> fillers_;
+};
+
 /// A CA and certificates signed by it, in `dir`.
 class test_pki {
 public:
@@ -220,15 +257,17 @@ inline nlohmann::json cluster_view(uint16_t port) {
   return nlohmann::json::parse(r->body(), nullptr, false);
 }
 
-/// Waits until the node at `port` sees every link up (or `limit` passes).
-inline bool links_up(uint16_t port, std::chrono::seconds limit) {
+/// Waits until the node at `port` sees every link up but the one to
+/// `except` (or `limit` passes).
+inline bool links_up(uint16_t port, std::chrono::seconds limit,
+                     const std::string& except = {}) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
     auto view = cluster_view(port);
     if (view.is_object()) {
       bool all = true;
       for (auto& link : view["links"])
-        all = all && link["state"] == "up";
+        all = all && (link["state"] == "up" || link["node"] == except);
       if (all)
         return true;
     }

@@ -73,16 +73,26 @@ struct cluster_fixture {
   std::vector<std::unique_ptr<node_process>> nodes;
   std::string catalog_file;
 
-  cluster_fixture() {
+  /// A node #4 in the catalog whose BASP port drops every SYN (not
+  /// started), if the fixture has one.
+  std::unique_ptr<black_hole> hole;
+
+  explicit cluster_fixture(bool with_hole = false) {
     static int round = 0;
     dir = temp_root() + "/c" + std::to_string(++round);
     std::filesystem::create_directories(dir);
     catalog_file = dir + "/catalog.json";
-    write_catalog(catalog_file, "test", specs);
+    auto catalog = specs;
+    if (with_hole) {
+      hole = std::make_unique<black_hole>();
+      catalog.push_back({"hole", 4, "me", {}});
+      catalog.back().basp = hole->port();
+    }
+    write_catalog(catalog_file, "test", catalog);
     for (size_t i = 0; i < specs.size(); ++i)
       nodes.emplace_back(start(i));
     for (auto& x : specs)
-      BOOST_REQUIRE_MESSAGE(links_up(x.http, 30s),
+      BOOST_REQUIRE_MESSAGE(links_up(x.http, 30s, "hole"),
                             x.name << " never saw all links up");
   }
 
@@ -141,6 +151,16 @@ struct cluster_fixture {
     BOOST_REQUIRE(cat);
     durable::cluster::placement places{*cat, 1};
     return places.owner(counter_ids().from_name(name, j));
+  }
+
+  /// The last error of the link from node `i` to `peer`.
+  std::string link_error(size_t i, const std::string& peer) const {
+    auto view = cluster_view(http(i));
+    BOOST_REQUIRE(view.is_object());
+    for (auto& link : view["links"])
+      if (link["node"] == peer)
+        return link["last_error"].get<std::string>();
+    return "no link";
   }
 };
 
@@ -500,6 +520,47 @@ BOOST_AUTO_TEST_CASE(nodes_whose_registries_disagree_do_not_link) {
   // Objects of n3 are unreachable, with that reason; the others still work.
   BOOST_CHECK(links_up(http(1), 1s) == false);
   BOOST_CHECK(link_downs(http(0), "n2") == 0u);
+}
+
+struct hole_fixture : cluster_fixture {
+  hole_fixture() : cluster_fixture(true) {
+    // nop
+  }
+};
+
+BOOST_FIXTURE_TEST_CASE(a_black_holed_peer_stalls_no_other_link, hole_fixture) {
+  // Dials to the hole time out on their own thread (dial-timeout, 3 s) and
+  // are retried; nothing else waits for them.
+  std::string why;
+  for (int tries = 0; tries < 80 && why.find("timed out") == std::string::npos;
+       ++tries) {
+    std::this_thread::sleep_for(100ms);
+    why = link_error(0, "hole");
+  }
+  BOOST_TEST_MESSAGE("n1 -> hole: " << why);
+  BOOST_CHECK(why.find("timed out") != std::string::npos);
+  // Objects the hole owns fail at once; the others answer.
+  int hole_owned = 0;
+  for (int n = 0; n < 40; ++n) {
+    auto name = "hole-" + std::to_string(n);
+    auto t0 = std::chrono::steady_clock::now();
+    auto x = counter_call(http(n % 3), "/counter/" + name + "/inc");
+    if (owner(name) == 4) {
+      ++hole_owned;
+      BOOST_CHECK_EQUAL(x, -503);
+      BOOST_CHECK_LT(ms(std::chrono::steady_clock::now() - t0), 1000);
+    } else {
+      BOOST_CHECK_EQUAL(x, 1);
+    }
+  }
+  BOOST_CHECK_GT(hole_owned, 0);
+  // A peer that restarts meanwhile is dialed again at once.
+  nodes[1]->kill(SIGKILL);
+  nodes[1] = start(1);
+  auto t0 = std::chrono::steady_clock::now();
+  BOOST_CHECK(links_up(http(0), 20s, "hole"));
+  BOOST_TEST_MESSAGE("n1 -> n2 back after "
+                     << ms(std::chrono::steady_clock::now() - t0) << " ms");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
