@@ -306,32 +306,37 @@ BOOST_AUTO_TEST_CASE(a_killed_node_fails_only_its_objects_and_comes_back) {
   std::atomic<bool> stop{false};
   std::atomic<int> n2_failures{0};
   std::atomic<int> other_failures{0};
+  std::atomic<int> n2_wrong_status{0};
+  std::vector<std::string> other_texts;
   std::atomic<int> slow_failures{0};
   std::atomic<int> n2_successes_after_restart{0};
   std::atomic<bool> restarted{false};
   std::vector<std::thread> load;
   for (size_t i : {0, 2})
-    load.emplace_back([&, i] {
+    load.emplace_back([&, i, port = http(i), names = list, owned = on_n2] {
       while (!stop) {
-        for (auto& name : list) {
+        for (auto& name : names) {
           auto t0 = std::chrono::steady_clock::now();
           std::string body;
-          auto x = counter_call(http(i), "/counter/" + name + "/inc", &body);
+          auto x = counter_call(port, "/counter/" + name + "/inc", &body);
           auto took = std::chrono::steady_clock::now() - t0;
+          auto theirs = owned.at(name);
           if (x > 0) {
             std::lock_guard<std::mutex> guard{mtx};
             acked[name] = std::max(acked[name], x);
-            if (on_n2[name] && restarted)
+            if (theirs && restarted)
               ++n2_successes_after_restart;
-          } else if (on_n2[name]) {
+          } else if (theirs) {
             ++n2_failures;
-            BOOST_CHECK_EQUAL(x, -503);
+            if (x != -503)
+              ++n2_wrong_status;
             if (took > 2s)
               ++slow_failures;
-          } else {
-            if (++other_failures <= 5)
-              BOOST_TEST_MESSAGE("failure on " << name << " via node " << i
-                                               << ": " << x << " " << body);
+          } else if (++other_failures <= 5) {
+            // Boost.Test is not thread-safe: keep the text for later.
+            std::lock_guard<std::mutex> guard{mtx};
+            other_texts.push_back(name + " via node " + std::to_string(i) +
+                                  ": " + std::to_string(x) + " " + body);
           }
         }
       }
@@ -348,6 +353,9 @@ BOOST_AUTO_TEST_CASE(a_killed_node_fails_only_its_objects_and_comes_back) {
   for (auto& t : load)
     t.join();
   BOOST_CHECK_EQUAL(other_failures.load(), 0);
+  for (auto& text : other_texts)
+    BOOST_TEST_MESSAGE("failure on " << text);
+  BOOST_CHECK_EQUAL(n2_wrong_status.load(), 0);
   BOOST_CHECK_GT(n2_failures.load(), 0);
   BOOST_CHECK_EQUAL(slow_failures.load(), 0);
   BOOST_CHECK_GT(n2_successes_after_restart.load(), 0);
