@@ -1,0 +1,340 @@
+// cluster_request: requests between two cluster nodes (two processes of
+// this program on 127.0.0.1, BASP over mutual TLS, same deployment secret).
+// The parent is node A (weur); it runs itself again as node B (enam) with
+// `--role b --dir D`. Four reports, each beside a baseline of the same run:
+//
+// - cluster_request: requests/s from A through stubs to in-memory counters
+//   that B owns (A's stub -> A's router -> B's router -> object, and back),
+//   vs raw CAF typed request/then from A to plain counters living in B's
+//   process over the same BASP connection (their handles come from an
+//   object on B: a caf::actor crosses BASP and becomes a proxy on A).
+// - cluster_local_overhead: requests/s through stubs to objects A owns, in
+//   the clustered deployment vs a deployment without a cluster in the same
+//   actor system.
+// - cluster_hot_object: fsync'd increments of one stored counter on B from
+//   A vs one stored counter on A.
+// - cluster_first_access: latency of the first request to fresh named
+//   objects owned by B and fresh unique IDs placed on B, one at a time,
+//   beside the round trip of a raw request to a plain actor on B.
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bench.hpp"
+#include "cluster_bench.hpp"
+#include "drive.hpp"
+#include "load.hpp"
+#include "proc.hpp"
+
+namespace {
+
+using namespace bench::cluster;
+using clock_type = std::chrono::steady_clock;
+
+constexpr uint16_t node_a = 1;
+constexpr uint16_t node_b = 2;
+
+/// Node B: serves until the parent closes our stdin (or dies).
+int run_b(const std::string& dir) {
+  node_runtime b{dir, "b"};
+  namespaces ns{b};
+  b.start(); // A has the lower number: it dials.
+  std::printf("ready\n");
+  std::fflush(stdout);
+  char buf[64];
+  while (::read(STDIN_FILENO, buf, sizeof(buf)) > 0)
+    continue;
+  release_plain();
+  return 0;
+}
+
+/// Stubs to `n` objects of `ns` named `<prefix><k>` that node `owner` owns,
+/// each activated by one increment.
+std::vector<bench::counter_stub>
+owned_by(const durable::object_namespace<bench::counter_api>& ns,
+         const durable::cluster::placement& places, uint16_t owner,
+         const std::string& prefix, size_t n) {
+  std::vector<bench::counter_stub> result;
+  for (size_t k = 0; result.size() < n; ++k) {
+    auto name = prefix + std::to_string(k);
+    if (places.owner(ns.id_from_name(name)) != owner)
+      continue;
+    result.push_back(ns.get_by_name(name));
+    value_of(
+        result.back().call(std::chrono::seconds{10}, bench::inc_atom::value),
+        "activating " + name);
+  }
+  return result;
+}
+
+/// Requests/s of `clients` actors with `depth` in flight each, round-robin
+/// over `targets` (stubs or plain actor handles).
+template <class Targets>
+double throughput(caf::actor_system& sys, int clients, int depth,
+                  const Targets& targets, double seconds) {
+  uint64_t failed = 0;
+  auto send = [&targets](caf::event_based_actor* self, int, uint64_t seq,
+                         auto done) {
+    bench::request_inc(self, targets[seq % targets.size()], done);
+  };
+  auto result =
+      bench::run_load_with(sys, clients, depth, seconds, send, &failed);
+  if (failed > 0)
+    throw std::runtime_error(std::to_string(failed) + " requests failed");
+  return result;
+}
+
+/// Runs `runs` rounds of `ours` and `base` in alternating order into `r`.
+template <class Ours, class Base>
+void alternate(const bench::options& opts, bench::report& r,
+               const std::string& unit, Ours ours, Base base) {
+  bench::progress prog{r.name};
+  for (int run = 0; run < opts.runs; ++run) {
+    if (run % 2 == 0) {
+      r.runs.push_back(ours());
+      r.baseline_runs.push_back(base());
+    } else {
+      r.baseline_runs.push_back(base());
+      r.runs.push_back(ours());
+    }
+    prog.update("run " + std::to_string(run + 1) + "/" +
+                std::to_string(opts.runs) + ": " + bench::fixed(r.runs.back()) +
+                " " + unit + " | " + r.baseline_name + " " +
+                bench::fixed(r.baseline_runs.back()) + " " + unit);
+  }
+  prog.done();
+}
+
+/// Latencies in us of one request to each of `targets`, one at a time.
+template <class Targets>
+std::vector<double> one_at_a_time(caf::actor_system& sys,
+                                  const Targets& targets) {
+  std::vector<double> lat(targets.size());
+  bench::drive_state st;
+  st.total = targets.size();
+  auto send = [&](caf::event_based_actor* self, size_t i, auto done) {
+    auto t0 = clock_type::now();
+    bench::request_inc(self, targets[i], [=, &lat](bool ok) {
+      lat[i] = std::chrono::duration<double, std::micro>(clock_type::now() - t0)
+                   .count();
+      done(ok);
+    });
+  };
+  auto client = sys.spawn(bench::driver<decltype(send)>, &st, 1, send);
+  auto give_up = clock_type::now() + std::chrono::minutes{1};
+  while (st.done.load() < st.total && clock_type::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  caf::anon_send_exit(client, caf::exit_reason::user_shutdown);
+  if (st.done.load() < st.total || st.failed.load() > 0)
+    throw std::runtime_error("one-at-a-time requests failed or stalled");
+  std::sort(lat.begin(), lat.end());
+  return lat;
+}
+
+struct setup {
+  int clients;
+  int depth;
+  int hot_depth;
+  size_t objects;
+  size_t samples;
+};
+
+void first_access(const bench::options& opts, const setup& su, node_runtime& a,
+                  namespaces& ns,
+                  const std::vector<bench::counter_api>& plain) {
+  bench::report r;
+  r.name = "cluster_first_access";
+  r.unit = "us (p99)";
+  r.baseline_name = "raw CAF request to a plain actor on B (p99)";
+  std::map<std::string, std::vector<double>> series;
+  auto& places = a.node->places();
+  auto record = [&](const std::string& what, std::vector<double> lat) {
+    series[what + "_p50_us"].push_back(bench::quantile_sorted(lat, 0.5));
+    series[what + "_p99_us"].push_back(bench::quantile_sorted(lat, 0.99));
+  };
+  // As many raw round trips as first accesses, round-robin over the
+  // plain counters.
+  std::vector<bench::counter_api> raw_targets;
+  for (size_t i = 0; i < su.samples; ++i)
+    raw_targets.push_back(plain[i % plain.size()]);
+  bench::progress prog{r.name};
+  for (int run = 0; run < opts.runs; ++run) {
+    // Fresh objects of this run: named ones B owns, unique ones placed on
+    // B by the hint (B is in enam, A in weur).
+    std::vector<bench::counter_stub> named, unique;
+    for (size_t k = 0; named.size() < su.samples; ++k) {
+      auto id = ns.memory.id_from_name("first-" + std::to_string(run) + "-" +
+                                       std::to_string(k));
+      if (places.owner(id) == node_b)
+        named.push_back(value_of(ns.memory.get(id), "get"));
+    }
+    while (unique.size() < su.samples) {
+      auto id = value_of(ns.memory.new_unique_id(durable::location_hint::enam),
+                         "new_unique_id");
+      if (places.owner(id) != node_b)
+        throw std::runtime_error("a unique ID hinted enam is not on B");
+      unique.push_back(value_of(ns.memory.get(id), "get"));
+    }
+    auto raw = [&] { record("raw", one_at_a_time(a.sys, raw_targets)); };
+    if (run % 2 == 1)
+      raw();
+    record("named", one_at_a_time(a.sys, named));
+    record("unique", one_at_a_time(a.sys, unique));
+    // The same named objects again, now live: routing without activation.
+    record("warm", one_at_a_time(a.sys, named));
+    if (run % 2 == 0)
+      raw();
+    prog.update("run " + std::to_string(run + 1) + "/" +
+                std::to_string(opts.runs) + ": first access p50/p99 named " +
+                bench::fixed(series["named_p50_us"].back()) + "/" +
+                bench::fixed(series["named_p99_us"].back()) + " us, unique " +
+                bench::fixed(series["unique_p50_us"].back()) + "/" +
+                bench::fixed(series["unique_p99_us"].back()) + " us, live " +
+                bench::fixed(series["warm_p50_us"].back()) + "/" +
+                bench::fixed(series["warm_p99_us"].back()) + " us | raw " +
+                bench::fixed(series["raw_p50_us"].back()) + "/" +
+                bench::fixed(series["raw_p99_us"].back()) + " us");
+  }
+  prog.done();
+  r.runs = series["named_p99_us"];
+  r.baseline_runs = series["raw_p99_us"];
+  for (auto& [k, xs] : series)
+    r.figures[k] = bench::summary::of(xs).median;
+  r.params = {{"samples_per_run", std::to_string(su.samples)},
+              {"objects", "in-memory counters, fresh each run"},
+              {"placement", "A in weur, B in enam; unique IDs hinted enam"},
+              {"warm", "a second request to the named objects, now live"},
+              {"median_is", "p99 of named first accesses in us; all "
+                            "percentiles in figures (medians over runs)"}};
+  bench::write(opts, r);
+}
+
+int run_a(bench::options opts) {
+  if (opts.quick)
+    opts.runs = std::min(opts.runs, 3);
+  setup su{static_cast<int>(opts.get("clients", 4)),
+           static_cast<int>(opts.get("depth", 16)),
+           static_cast<int>(opts.get("hot-depth", 64)),
+           static_cast<size_t>(opts.get("objects", 64)),
+           static_cast<size_t>(opts.get("samples", opts.quick ? 200 : 1000))};
+  bench::scratch_dir dir;
+  bench::progress prog{"cluster"};
+  prog.update("making certificates and the catalog in " + dir.path);
+  make_pki(dir.path + "/pki", {"a", "b"});
+  write_catalog(dir.path + "/catalog.json",
+                {{"a", node_a, "weur"}, {"b", node_b, "enam"}});
+  ::setenv(durable::secret_env_var, random_secret_hex().c_str(), 1);
+  child_node b{{"--role", "b", "--dir", dir.path}};
+  if (!b.wait_ready(std::chrono::seconds{60}))
+    throw std::runtime_error("node B did not start");
+  node_runtime a{dir.path, "a"};
+  namespaces ns{a};
+  a.start();
+  a.wait_links(std::chrono::seconds{30});
+  prog.update("nodes up; activating objects");
+  auto& places = a.node->places();
+  auto remote = owned_by(ns.memory, places, node_b, "c", su.objects);
+  auto local = owned_by(ns.memory, places, node_a, "c", su.objects);
+  // Plain counters in B's process, reached over the same BASP link.
+  std::vector<bench::counter_api> plain;
+  for (size_t k = 0; plain.empty(); ++k) {
+    auto dir_stub = ns.directory.get_by_name("dir" + std::to_string(k));
+    if (places.owner(dir_stub.id()) != node_b)
+      continue;
+    auto xs =
+        value_of(dir_stub.call(std::chrono::seconds{10}, plain_atom::value,
+                               static_cast<uint32_t>(su.objects)),
+                 "plain counters from B");
+    for (auto& x : xs) {
+      if (x.node() == a.sys.node())
+        throw std::runtime_error("a plain counter lives on A");
+      plain.push_back(caf::actor_cast<bench::counter_api>(x));
+    }
+  }
+  // A deployment without a cluster in the same actor system.
+  durable::settings solo_cfg;
+  solo_cfg.data_dir = dir.path + "/a-solo";
+  solo_cfg.secret_hex = std::getenv(durable::secret_env_var);
+  auto solo = value_of(durable::deployment::open(a.sys, solo_cfg), "solo");
+  auto solo_ns = value_of(solo.bind<bench::memory_counter>("bench-solo"),
+                          "bind bench-solo");
+  std::vector<bench::counter_stub> solo_stubs;
+  for (size_t k = 0; k < su.objects; ++k) {
+    solo_stubs.push_back(solo_ns.get_by_name("c" + std::to_string(k)));
+    value_of(solo_stubs.back().call(std::chrono::seconds{10},
+                                    bench::inc_atom::value),
+             "activating a solo object");
+  }
+  prog.done();
+  auto common = [&](bench::report& r, int depth, size_t objects) {
+    r.params = {{"clients", std::to_string(su.clients)},
+                {"depth_per_client", std::to_string(depth)},
+                {"objects", std::to_string(objects)},
+                {"seconds_per_run", bench::fixed(opts.seconds, 1)},
+                {"caf_threads_per_node", "2"},
+                {"transport", "BASP over TLS (caf_openssl), 127.0.0.1"}};
+  };
+  auto rate = [&](const auto& targets, int depth) {
+    return [&, depth] {
+      return throughput(a.sys, su.clients, depth, targets, opts.seconds);
+    };
+  };
+  {
+    bench::report r;
+    r.name = "cluster_request";
+    r.unit = "requests/s";
+    r.baseline_name = "raw CAF typed request/then A->B";
+    common(r, su.depth, su.objects);
+    alternate(opts, r, "req/s", rate(remote, su.depth), rate(plain, su.depth));
+    r.figures["goal_ratio"] = 0.7;
+    bench::write(opts, r);
+  }
+  {
+    bench::report r;
+    r.name = "cluster_local_overhead";
+    r.unit = "requests/s";
+    r.baseline_name = "stubs, deployment without a cluster";
+    common(r, su.depth, su.objects);
+    alternate(opts, r, "req/s", rate(local, su.depth),
+              rate(solo_stubs, su.depth));
+    r.figures["goal_ratio"] = 0.95;
+    bench::write(opts, r);
+  }
+  {
+    auto hot_b = owned_by(ns.stored, places, node_b, "hot", 1);
+    auto hot_a = owned_by(ns.stored, places, node_a, "hot", 1);
+    bench::report r;
+    r.name = "cluster_hot_object";
+    r.unit = "increments/s";
+    r.baseline_name = "one stored counter local to A";
+    common(r, su.hot_depth, 1);
+    r.params["increment"] = "read + write + fsync'd group commit on the owner";
+    alternate(opts, r, "inc/s", rate(hot_b, su.hot_depth),
+              rate(hot_a, su.hot_depth));
+    bench::write(opts, r);
+  }
+  first_access(opts, su, a, ns, plain);
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto opts = bench::options::parse(argc, argv);
+  try {
+    auto role = opts.extra["role"];
+    if (role == "b")
+      return run_b(opts.extra["dir"]);
+    if (!role.empty() && role != "a")
+      throw std::runtime_error("--role is a or b");
+    return run_a(opts);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cluster_request%s: %s\n",
+                 opts.extra["role"] == "b" ? " (node B)" : "", e.what());
+    return 1;
+  }
+}
