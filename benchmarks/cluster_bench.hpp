@@ -25,6 +25,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -176,6 +177,8 @@ public:
     ::waitpid(pid_, nullptr, 0);
   }
 
+  pid_t pid() const noexcept { return pid_; }
+
   /// Waits up to `limit` for the line "ready" on the child's stdout.
   bool wait_ready(std::chrono::milliseconds limit) {
     auto deadline = std::chrono::steady_clock::now() + limit;
@@ -282,10 +285,57 @@ struct node_runtime {
 // -- plain counters in another process ----------------------------------------
 
 using plain_atom = caf::atom_constant<caf::atom("plain")>;
+using relay_atom = caf::atom_constant<caf::atom("relay")>;
+using fwd_atom = caf::atom_constant<caf::atom("bfwd")>;
+using back_atom = caf::atom_constant<caf::atom("bback")>;
 
-/// Spawns plain counters in its node's process and answers their handles.
+/// Spawns plain actors in its node's process and answers their handles:
+/// `n` plain counters, or B's half of a relay over `n` of them.
 using directory_api = caf::typed_actor<
-    caf::replies_to<plain_atom, uint32_t>::with<std::vector<caf::actor>>>;
+    caf::replies_to<plain_atom, uint32_t>::with<std::vector<caf::actor>>,
+    caf::replies_to<relay_atom, uint32_t>::with<caf::actor>>;
+
+// The relay floor: the cluster's path (one relay actor per node, a request
+// number across the link, a response handler at the owner) built from plain
+// CAF actors, with the smallest messages: what the design costs before any
+// check, lookup or generic message of the real routers.
+
+/// B's half: increments its plain counter `ref % n` and sends the value back
+/// to the sender with `ref`. The counters die with it.
+inline caf::behavior relay_b(caf::event_based_actor* self, uint32_t n) {
+  auto targets = std::make_shared<std::vector<counter_api>>();
+  for (uint32_t i = 0; i < n; ++i)
+    targets->push_back(self->spawn<caf::linked>(plain_counter));
+  return {[=](fwd_atom, uint64_t ref) {
+    auto back = caf::actor_cast<caf::actor>(self->current_sender());
+    self->request((*targets)[ref % targets->size()], caf::infinite,
+                  inc_atom::value)
+        .then([=](int64_t v) { self->send(back, back_atom::value, ref, v); });
+  }};
+}
+
+/// A's half: takes `inc` requests (a `counter_api` by cast), keeps their
+/// promises by request number and relays them to `b`.
+inline caf::behavior relay_a(caf::event_based_actor* self, caf::actor b) {
+  auto pending =
+      std::make_shared<std::unordered_map<uint64_t, caf::response_promise>>();
+  auto next = std::make_shared<uint64_t>(0);
+  return {
+      [=](inc_atom) {
+        auto rp = self->make_response_promise();
+        auto ref = (*next)++;
+        pending->emplace(ref, rp);
+        self->send(b, fwd_atom::value, ref);
+        return rp;
+      },
+      [=](back_atom, uint64_t ref, int64_t v) {
+        if (auto i = pending->find(ref); i != pending->end()) {
+          i->second.deliver(v);
+          pending->erase(i);
+        }
+      },
+  };
+}
 
 /// The plain counters spawned in this process, alive until `release_plain`.
 struct plain_registry {
@@ -314,16 +364,26 @@ public:
   using object::object;
 
   behavior_type make_behavior() override {
-    return {[this](plain_atom, uint32_t n) {
-      std::vector<caf::actor> xs;
-      for (uint32_t i = 0; i < std::min(n, 4096u); ++i)
-        xs.push_back(caf::actor_cast<caf::actor>(
-            this->system().spawn(bench::plain_counter)));
-      auto& reg = plain_registry::get();
-      std::lock_guard<std::mutex> guard{reg.mtx};
-      reg.actors.insert(reg.actors.end(), xs.begin(), xs.end());
-      return xs;
-    }};
+    return {
+        [this](plain_atom, uint32_t n) {
+          std::vector<caf::actor> xs;
+          for (uint32_t i = 0; i < std::min(n, 4096u); ++i)
+            xs.push_back(keep(
+                caf::actor_cast<caf::actor>(system().spawn(plain_counter))));
+          return xs;
+        },
+        [this](relay_atom, uint32_t n) {
+          return keep(system().spawn(relay_b, std::min(n, 4096u)));
+        },
+    };
+  }
+
+private:
+  static caf::actor keep(caf::actor x) {
+    auto& reg = plain_registry::get();
+    std::lock_guard<std::mutex> guard{reg.mtx};
+    reg.actors.push_back(x);
+    return x;
   }
 };
 

@@ -18,6 +18,7 @@
 //   beside the round trip of a raw request to a plain actor on B.
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -71,42 +72,77 @@ owned_by(const durable::object_namespace<bench::counter_api>& ns,
   return result;
 }
 
+/// One throughput measurement: requests/s, and CPU microseconds per
+/// request of each node's process over the counted window.
+struct sample {
+  double rate = 0;
+  double cpu_a = 0;
+  double cpu_b = 0;
+};
+
 /// Requests/s of `clients` actors with `depth` in flight each, round-robin
-/// over `targets` (stubs or plain actor handles).
+/// over `targets` (stubs or plain actor handles); `b` is node B's process.
 template <class Targets>
-double throughput(caf::actor_system& sys, int clients, int depth,
+sample throughput(caf::actor_system& sys, pid_t b, int clients, int depth,
                   const Targets& targets, double seconds) {
   uint64_t failed = 0;
+  // CPU seconds of A and B and the time, at the window's start and end.
+  std::vector<std::array<double, 3>> edges;
+  auto edge = [&] {
+    edges.push_back({bench::cpu_seconds(), bench::cpu_seconds(b),
+                     bench::seconds_since(clock_type::time_point{})});
+  };
   auto send = [&targets](caf::event_based_actor* self, int, uint64_t seq,
                          auto done) {
     bench::request_inc(self, targets[seq % targets.size()], done);
   };
-  auto result =
-      bench::run_load_with(sys, clients, depth, seconds, send, &failed);
+  sample x;
+  x.rate =
+      bench::run_load_with(sys, clients, depth, seconds, send, &failed, edge);
   if (failed > 0)
     throw std::runtime_error(std::to_string(failed) + " requests failed");
-  return result;
+  auto requests = x.rate * (edges[1][2] - edges[0][2]);
+  x.cpu_a = 1e6 * (edges[1][0] - edges[0][0]) / requests;
+  x.cpu_b = 1e6 * (edges[1][1] - edges[0][1]) / requests;
+  return x;
 }
 
-/// Runs `runs` rounds of `ours` and `base` in alternating order into `r`.
-template <class Ours, class Base>
+using variant = std::pair<std::string, std::function<sample()>>;
+
+/// Runs `runs` rounds of the variants (ours, the baseline, then extra ones
+/// named in the figures) into `r`, in reverse order every other round, with
+/// the CPU figures and the median of each round's ratio of ours to the
+/// baseline (robust to drift between rounds).
 void alternate(const bench::options& opts, bench::report& r,
-               const std::string& unit, Ours ours, Base base) {
+               const std::string& unit, std::vector<variant> variants) {
+  std::map<std::string, std::vector<double>> series;
   bench::progress prog{r.name};
   for (int run = 0; run < opts.runs; ++run) {
-    if (run % 2 == 0) {
-      r.runs.push_back(ours());
-      r.baseline_runs.push_back(base());
-    } else {
-      r.baseline_runs.push_back(base());
-      r.runs.push_back(ours());
+    std::map<size_t, double> rates;
+    for (size_t n = 0; n < variants.size(); ++n) {
+      auto i = run % 2 == 0 ? n : variants.size() - 1 - n;
+      auto& [name, fn] = variants[i];
+      auto x = fn();
+      rates[i] = x.rate;
+      auto prefix = i == 0 ? std::string{} : name + "_";
+      if (i > 1)
+        series[name + "_per_second"].push_back(x.rate);
+      series[prefix + "a_cpu_us_per_request"].push_back(x.cpu_a);
+      series[prefix + "b_cpu_us_per_request"].push_back(x.cpu_b);
     }
-    prog.update("run " + std::to_string(run + 1) + "/" +
-                std::to_string(opts.runs) + ": " + bench::fixed(r.runs.back()) +
-                " " + unit + " | " + r.baseline_name + " " +
-                bench::fixed(r.baseline_runs.back()) + " " + unit);
+    r.runs.push_back(rates[0]);
+    r.baseline_runs.push_back(rates[1]);
+    series["paired_ratio"].push_back(rates[0] / rates[1]);
+    std::string line = "run " + std::to_string(run + 1) + "/" +
+                       std::to_string(opts.runs) + ":";
+    for (auto& [i, rate] : rates)
+      line += (i ? " | " : " ") + variants[i].first + " " + bench::fixed(rate) +
+              " " + unit;
+    prog.update(line);
   }
   prog.done();
+  for (auto& [k, xs] : series)
+    r.figures[k + "_median"] = bench::summary::of(xs).median;
 }
 
 /// Latencies in us of one request to each of `targets`, one at a time.
@@ -239,22 +275,26 @@ int run_a(bench::options opts) {
   auto& places = a.node->places();
   auto remote = owned_by(ns.memory, places, node_b, "c", su.objects);
   auto local = owned_by(ns.memory, places, node_a, "c", su.objects);
-  // Plain counters in B's process, reached over the same BASP link.
+  // Plain counters in B's process, reached over the same BASP link, from
+  // a directory object on B.
+  auto dir_stub = ns.directory.get_by_name("dir");
+  for (size_t k = 0; places.owner(dir_stub.id()) != node_b; ++k)
+    dir_stub = ns.directory.get_by_name("dir" + std::to_string(k));
+  auto n = static_cast<uint32_t>(su.objects);
   std::vector<bench::counter_api> plain;
-  for (size_t k = 0; plain.empty(); ++k) {
-    auto dir_stub = ns.directory.get_by_name("dir" + std::to_string(k));
-    if (places.owner(dir_stub.id()) != node_b)
-      continue;
-    auto xs =
-        value_of(dir_stub.call(std::chrono::seconds{10}, plain_atom::value,
-                               static_cast<uint32_t>(su.objects)),
-                 "plain counters from B");
-    for (auto& x : xs) {
-      if (x.node() == a.sys.node())
-        throw std::runtime_error("a plain counter lives on A");
-      plain.push_back(caf::actor_cast<bench::counter_api>(x));
-    }
+  for (auto& x :
+       value_of(dir_stub.call(std::chrono::seconds{10}, plain_atom::value, n),
+                "plain counters from B")) {
+    if (x.node() == a.sys.node())
+      throw std::runtime_error("a plain counter lives on A");
+    plain.push_back(caf::actor_cast<bench::counter_api>(x));
   }
+  // The relay floor: A's half here, B's half (with its counters) from B.
+  auto relay_b_hdl =
+      value_of(dir_stub.call(std::chrono::seconds{10}, relay_atom::value, n),
+               "relay from B");
+  std::vector<bench::counter_api> relay{
+      caf::actor_cast<bench::counter_api>(a.sys.spawn(relay_a, relay_b_hdl))};
   // A deployment without a cluster in the same actor system.
   durable::settings solo_cfg;
   solo_cfg.data_dir = dir.path + "/a-solo";
@@ -280,7 +320,8 @@ int run_a(bench::options opts) {
   };
   auto rate = [&](const auto& targets, int depth) {
     return [&, depth] {
-      return throughput(a.sys, su.clients, depth, targets, opts.seconds);
+      return throughput(a.sys, b.pid(), su.clients, depth, targets,
+                        opts.seconds);
     };
   };
   {
@@ -289,7 +330,14 @@ int run_a(bench::options opts) {
     r.unit = "requests/s";
     r.baseline_name = "raw CAF typed request/then A->B";
     common(r, su.depth, su.objects);
-    alternate(opts, r, "req/s", rate(remote, su.depth), rate(plain, su.depth));
+    alternate(opts, r, "req/s",
+              {{"stubs", rate(remote, su.depth)},
+               {"baseline", rate(plain, su.depth)},
+               {"relay_floor", rate(relay, su.depth)}});
+    r.params["relay_floor"] =
+        "plain CAF actors on the cluster's path: a relay actor on A keeps "
+        "promises by number, a relay on B requests its plain counter and "
+        "sends the value back";
     r.figures["goal_ratio"] = 0.7;
     bench::write(opts, r);
   }
@@ -299,8 +347,9 @@ int run_a(bench::options opts) {
     r.unit = "requests/s";
     r.baseline_name = "stubs, deployment without a cluster";
     common(r, su.depth, su.objects);
-    alternate(opts, r, "req/s", rate(local, su.depth),
-              rate(solo_stubs, su.depth));
+    alternate(opts, r, "req/s",
+              {{"clustered", rate(local, su.depth)},
+               {"baseline", rate(solo_stubs, su.depth)}});
     r.figures["goal_ratio"] = 0.95;
     bench::write(opts, r);
   }
@@ -313,8 +362,9 @@ int run_a(bench::options opts) {
     r.baseline_name = "one stored counter local to A";
     common(r, su.hot_depth, 1);
     r.params["increment"] = "read + write + fsync'd group commit on the owner";
-    alternate(opts, r, "inc/s", rate(hot_b, su.hot_depth),
-              rate(hot_a, su.hot_depth));
+    alternate(opts, r, "inc/s",
+              {{"on B", rate(hot_b, su.hot_depth)},
+               {"baseline", rate(hot_a, su.hot_depth)}});
     bench::write(opts, r);
   }
   first_access(opts, su, a, ns, plain);

@@ -123,10 +123,12 @@ void request_inc(caf::event_based_actor* self, const counter_api& target,
 
 /// Runs the load of `clients` actors issuing requests with `send` (see
 /// `load_client`) for `seconds` after a short warm-up; returns answered
-/// requests/s.
+/// requests/s. `edge`, if set, runs at the start and at the end of the
+/// counted window (e.g. to read CPU clocks).
 template <class Send>
 double run_load_with(caf::actor_system& sys, int clients, int depth,
-                     double seconds, Send send, uint64_t* failures = nullptr) {
+                     double seconds, Send send, uint64_t* failures = nullptr,
+                     const std::function<void()>& edge = {}) {
   load_counters lc;
   std::vector<caf::actor> actors;
   for (int i = 0; i < clients; ++i)
@@ -134,6 +136,8 @@ double run_load_with(caf::actor_system& sys, int clients, int depth,
       load_client(self, &lc, i, depth, send);
     }));
   std::this_thread::sleep_for(std::chrono::milliseconds{200});
+  if (edge)
+    edge();
   auto start_count = lc.done.load();
   auto start = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
@@ -141,6 +145,8 @@ double run_load_with(caf::actor_system& sys, int clients, int depth,
   auto elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
+  if (edge)
+    edge();
   lc.stop = true;
   while (lc.outstanding.load() > 0)
     std::this_thread::sleep_for(std::chrono::milliseconds{1});
