@@ -310,63 +310,53 @@ int run_a(bench::options opts) {
              "activating a solo object");
   }
   prog.done();
-  auto common = [&](bench::report& r, int depth, size_t objects) {
-    r.params = {{"clients", std::to_string(su.clients)},
-                {"depth_per_client", std::to_string(depth)},
-                {"objects", std::to_string(objects)},
-                {"seconds_per_run", bench::fixed(opts.seconds, 1)},
-                {"caf_threads_per_node", "2"},
-                {"transport", "BASP over TLS (caf_openssl), 127.0.0.1"}};
-  };
   auto rate = [&](const auto& targets, int depth) {
     return [&, depth] {
       return throughput(a.sys, b.pid(), su.clients, depth, targets,
                         opts.seconds);
     };
   };
-  {
+  // Measures `variants` (ours, the baseline, extras) into report `name`.
+  auto measure = [&](const std::string& name, const std::string& unit,
+                     int depth, size_t objects, std::vector<variant> variants,
+                     std::map<std::string, std::string> params) {
     bench::report r;
-    r.name = "cluster_request";
-    r.unit = "requests/s";
-    r.baseline_name = "raw CAF typed request/then A->B";
-    common(r, su.depth, su.objects);
-    alternate(opts, r, "req/s",
-              {{"stubs", rate(remote, su.depth)},
-               {"baseline", rate(plain, su.depth)},
-               {"relay_floor", rate(relay, su.depth)}});
-    r.params["relay_floor"] =
-        "plain CAF actors on the cluster's path: a relay actor on A keeps "
-        "promises by number, a relay on B requests its plain counter and "
-        "sends the value back";
-    r.figures["goal_ratio"] = 0.7;
+    r.name = name;
+    r.unit = unit + "/s";
+    r.baseline_name = params["baseline"];
+    params.erase("baseline");
+    r.params = {{"clients", std::to_string(su.clients)},
+                {"depth_per_client", std::to_string(depth)},
+                {"objects", std::to_string(objects)},
+                {"seconds_per_run", bench::fixed(opts.seconds, 1)},
+                {"caf_threads_per_node", "2"},
+                {"transport", "BASP over TLS (caf_openssl), 127.0.0.1"}};
+    r.params.insert(params.begin(), params.end());
+    alternate(opts, r, unit + "/s", std::move(variants));
     bench::write(opts, r);
-  }
-  {
-    bench::report r;
-    r.name = "cluster_local_overhead";
-    r.unit = "requests/s";
-    r.baseline_name = "stubs, deployment without a cluster";
-    common(r, su.depth, su.objects);
-    alternate(opts, r, "req/s",
-              {{"clustered", rate(local, su.depth)},
-               {"baseline", rate(solo_stubs, su.depth)}});
-    r.figures["goal_ratio"] = 0.95;
-    bench::write(opts, r);
-  }
-  {
-    auto hot_b = owned_by(ns.stored, places, node_b, "hot", 1);
-    auto hot_a = owned_by(ns.stored, places, node_a, "hot", 1);
-    bench::report r;
-    r.name = "cluster_hot_object";
-    r.unit = "increments/s";
-    r.baseline_name = "one stored counter local to A";
-    common(r, su.hot_depth, 1);
-    r.params["increment"] = "read + write + fsync'd group commit on the owner";
-    alternate(opts, r, "inc/s",
-              {{"on B", rate(hot_b, su.hot_depth)},
-               {"baseline", rate(hot_a, su.hot_depth)}});
-    bench::write(opts, r);
-  }
+  };
+  measure("cluster_request", "requests", su.depth, su.objects,
+          {{"stubs", rate(remote, su.depth)},
+           {"baseline", rate(plain, su.depth)},
+           {"relay_floor", rate(relay, su.depth)}},
+          {{"baseline", "raw CAF typed request/then A->B"},
+           {"goal", "ratio >= 0.7"},
+           {"relay_floor",
+            "plain CAF actors on the cluster's path: a relay actor on A "
+            "keeps promises by number, a relay on B requests its plain "
+            "counter and sends the value back"}});
+  measure("cluster_local_overhead", "requests", su.depth, su.objects,
+          {{"clustered", rate(local, su.depth)},
+           {"baseline", rate(solo_stubs, su.depth)}},
+          {{"baseline", "stubs, deployment without a cluster"},
+           {"goal", "ratio >= 0.95"}});
+  auto hot_b = owned_by(ns.stored, places, node_b, "hot", 1);
+  auto hot_a = owned_by(ns.stored, places, node_a, "hot", 1);
+  measure("cluster_hot_object", "increments", su.hot_depth, 1,
+          {{"on B", rate(hot_b, su.hot_depth)},
+           {"baseline", rate(hot_a, su.hot_depth)}},
+          {{"baseline", "one stored counter local to A"},
+           {"increment", "read + write + fsync'd group commit on the owner"}});
   first_access(opts, su, a, ns, plain);
   return 0;
 }
