@@ -337,6 +337,13 @@ inline caf::behavior relay_a(caf::event_based_actor* self, caf::actor b) {
   };
 }
 
+/// Ends `hdl` on destruction.
+struct exit_guard {
+  caf::actor hdl;
+
+  ~exit_guard() { caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown); }
+};
+
 /// The plain counters spawned in this process, alive until `release_plain`.
 struct plain_registry {
   std::mutex mtx;

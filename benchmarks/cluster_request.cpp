@@ -293,8 +293,10 @@ int run_a(bench::options opts) {
   auto relay_b_hdl =
       value_of(dir_stub.call(std::chrono::seconds{10}, relay_atom::value, n),
                "relay from B");
+  // The actor system waits for A's relay: end it however we leave.
+  exit_guard relay_a_hdl{a.sys.spawn(relay_a, relay_b_hdl)};
   std::vector<bench::counter_api> relay{
-      caf::actor_cast<bench::counter_api>(a.sys.spawn(relay_a, relay_b_hdl))};
+      caf::actor_cast<bench::counter_api>(relay_a_hdl.hdl)};
   // A deployment without a cluster in the same actor system.
   durable::settings solo_cfg;
   solo_cfg.data_dir = dir.path + "/a-solo";
