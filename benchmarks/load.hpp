@@ -39,6 +39,25 @@ public:
   }
 };
 
+/// A counter kept in memory only: each increment is a turn without writes.
+class memory_counter : public durable::object<counter_api> {
+public:
+  using object::object;
+
+  behavior_type make_behavior() override {
+    return {[this](inc_atom) { return ++value_; }};
+  }
+
+private:
+  int64_t value_ = 0;
+};
+
+/// The same counter as a plain CAF actor (the baselines).
+inline counter_api::behavior_type plain_counter(counter_api::pointer) {
+  auto value = std::make_shared<int64_t>(0);
+  return {[value](inc_atom) { return ++*value; }};
+}
+
 struct load_counters {
   std::atomic<uint64_t> done{0};
   std::atomic<uint64_t> failed{0};
@@ -50,11 +69,15 @@ struct load_counters {
 /// must be thread-safe for distinct `client` values.
 using target_picker = std::function<size_t(int client)>;
 
-inline void load_client(caf::event_based_actor* self, load_counters* lc,
-                        const std::vector<counter_stub>* stubs, int id,
-                        int depth, target_picker pick) {
+/// A client actor's loop: keeps `depth` requests in flight, each issued by
+/// `send(self, client, seq, done)` (`seq` counts this client's requests),
+/// which must call `done(ok)` once on the request's answer.
+template <class Send>
+void load_client(caf::event_based_actor* self, load_counters* lc, int id,
+                 int depth, Send send) {
   auto loop = std::make_shared<std::function<void()>>();
   std::weak_ptr<std::function<void()>> weak = loop;
+  auto seq = std::make_shared<uint64_t>(0);
   *loop = [=] {
     auto next = weak.lock();
     if (!next)
@@ -63,19 +86,11 @@ inline void load_client(caf::event_based_actor* self, load_counters* lc,
       lc->outstanding.fetch_sub(1);
       return;
     }
-    (*stubs)[pick(id)]
-        .request(self, caf::infinite, inc_atom::value)
-        .then(
-            [=](int64_t) {
-              lc->done.fetch_add(1, std::memory_order_relaxed);
-              if (auto f = weak.lock(); f && *f)
-                (*f)();
-            },
-            [=](caf::error&) {
-              lc->failed.fetch_add(1, std::memory_order_relaxed);
-              if (auto f = weak.lock(); f && *f)
-                (*f)();
-            });
+    send(self, id, (*seq)++, [=](bool ok) {
+      (ok ? lc->done : lc->failed).fetch_add(1, std::memory_order_relaxed);
+      if (auto f = weak.lock(); f && *f)
+        (*f)();
+    });
   };
   lc->outstanding.fetch_add(depth);
   for (int i = 0; i < depth; ++i)
@@ -84,18 +99,45 @@ inline void load_client(caf::event_based_actor* self, load_counters* lc,
   self->become([loop](caf::atom_value) {});
 }
 
-/// Runs the load for `seconds` after a short warm-up; returns requests/s.
-inline double run_load(caf::actor_system& sys,
-                       const std::vector<counter_stub>& stubs, int clients,
-                       int depth, double seconds, target_picker pick,
-                       uint64_t* failures = nullptr) {
+/// Calls `done(ok)` on the answer of the increment request `handle`.
+template <class Handle, class Done>
+void then_done(Handle&& handle, Done done) {
+  std::move(handle).then([=](int64_t) { done(true); },
+                         [=](caf::error&) { done(false); });
+}
+
+/// Sends `inc` through `target` and calls `done(ok)` on its answer.
+template <class Done>
+void request_inc(caf::event_based_actor* self, const counter_stub& target,
+                 Done done) {
+  then_done(target.request(self, caf::infinite, inc_atom::value), done);
+}
+
+/// Sends `inc` to the plain actor `target` and calls `done(ok)` on its
+/// answer.
+template <class Done>
+void request_inc(caf::event_based_actor* self, const counter_api& target,
+                 Done done) {
+  then_done(self->request(target, caf::infinite, inc_atom::value), done);
+}
+
+/// Runs the load of `clients` actors issuing requests with `send` (see
+/// `load_client`) for `seconds` after a short warm-up; returns answered
+/// requests/s. `edge`, if set, runs at the start and at the end of the
+/// counted window (e.g. to read CPU clocks).
+template <class Send>
+double run_load_with(caf::actor_system& sys, int clients, int depth,
+                     double seconds, Send send, uint64_t* failures = nullptr,
+                     const std::function<void()>& edge = {}) {
   load_counters lc;
   std::vector<caf::actor> actors;
   for (int i = 0; i < clients; ++i)
     actors.push_back(sys.spawn([&, i](caf::event_based_actor* self) {
-      load_client(self, &lc, &stubs, i, depth, pick);
+      load_client(self, &lc, i, depth, send);
     }));
   std::this_thread::sleep_for(std::chrono::milliseconds{200});
+  if (edge)
+    edge();
   auto start_count = lc.done.load();
   auto start = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
@@ -103,6 +145,8 @@ inline double run_load(caf::actor_system& sys,
   auto elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
+  if (edge)
+    edge();
   lc.stop = true;
   while (lc.outstanding.load() > 0)
     std::this_thread::sleep_for(std::chrono::milliseconds{1});
@@ -111,6 +155,18 @@ inline double run_load(caf::actor_system& sys,
   if (failures)
     *failures = lc.failed.load();
   return count / elapsed;
+}
+
+/// Increments through `stubs`, each request to `stubs[pick(client)]`.
+inline double run_load(caf::actor_system& sys,
+                       const std::vector<counter_stub>& stubs, int clients,
+                       int depth, double seconds, target_picker pick,
+                       uint64_t* failures = nullptr) {
+  auto send = [&stubs, pick](caf::event_based_actor* self, int client, uint64_t,
+                             auto done) {
+    request_inc(self, stubs[pick(client)], done);
+  };
+  return run_load_with(sys, clients, depth, seconds, send, failures);
 }
 
 /// A scratch directory for one benchmark run, removed afterwards.

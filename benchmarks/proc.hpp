@@ -17,6 +17,7 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -59,6 +60,27 @@ inline bool reset_peak_rss() {
     return false;
   bool ok = std::fputs("5", f) >= 0;
   return std::fclose(f) == 0 && ok;
+}
+
+/// CPU time (user + system, all threads) of process `pid` (0: this one)
+/// in seconds, or -1 if unknown.
+inline double cpu_seconds(pid_t pid = 0) {
+  auto path = pid == 0 ? std::string{"/proc/self/stat"}
+                       : "/proc/" + std::to_string(pid) + "/stat";
+  std::ifstream in{path};
+  std::string text{std::istreambuf_iterator<char>{in},
+                   std::istreambuf_iterator<char>{}};
+  auto paren = text.rfind(')');
+  if (paren == std::string::npos)
+    return -1;
+  // After the command: state is field 3; utime and stime are 14 and 15.
+  std::istringstream fields{text.substr(paren + 2)};
+  std::string x;
+  double ticks = 0;
+  for (int field = 3; field <= 15 && fields >> x; ++field)
+    if (field >= 14)
+      ticks += std::atof(x.c_str());
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 constexpr double mib = 1024.0 * 1024.0;

@@ -2,10 +2,7 @@
 // turn, no writes) beside raw CAF typed request/then to plain actors, with
 // the same clients and the same in-flight depth.
 
-#include <atomic>
 #include <cstdio>
-#include <memory>
-#include <thread>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -18,72 +15,16 @@
 
 namespace {
 
-using inc_atom = caf::atom_constant<caf::atom("inc")>;
-using counter_api = caf::typed_actor<caf::replies_to<inc_atom>::with<int64_t>>;
-
-class durable_counter : public durable::object<counter_api> {
-public:
-  using object::object;
-  behavior_type make_behavior() override {
-    return {[this](inc_atom) { return ++value_; }};
-  }
-
-private:
-  int64_t value_ = 0;
-};
-
-counter_api::behavior_type plain_counter(counter_api::pointer) {
-  auto value = std::make_shared<int64_t>(0);
-  return {[value](inc_atom) { return ++*value; }};
-}
-
-struct shared_counters {
-  std::atomic<uint64_t> done{0};
-  std::atomic<bool> stop{false};
-  std::atomic<int> outstanding{0};
-};
-
-/// Keeps `depth` requests in flight through `send(self, k, then)`.
-template <class Send>
-void client(caf::event_based_actor* self, shared_counters* sc, int depth,
-            size_t targets, Send send) {
-  auto next = std::make_shared<size_t>(0);
-  auto loop = std::make_shared<std::function<void()>>();
-  *loop = [=] {
-    if (sc->stop.load(std::memory_order_relaxed)) {
-      sc->outstanding.fetch_sub(1);
-      return;
-    }
-    auto k = (*next)++ % targets;
-    send(self, k, [=](int64_t) {
-      sc->done.fetch_add(1, std::memory_order_relaxed);
-      (*loop)();
-    });
+/// Requests/s of `clients` actors with `depth` requests in flight each, every
+/// client going round-robin over `targets` (stubs or plain actor handles).
+template <class Targets>
+double measure(caf::actor_system& sys, int clients, int depth,
+               const Targets& targets, double seconds) {
+  auto send = [&targets](caf::event_based_actor* self, int, uint64_t seq,
+                         auto done) {
+    bench::request_inc(self, targets[seq % targets.size()], done);
   };
-  sc->outstanding.fetch_add(depth);
-  for (int i = 0; i < depth; ++i)
-    (*loop)();
-}
-
-template <class Send>
-double measure(caf::actor_system& sys, int clients, int depth, size_t targets,
-               double seconds, Send send) {
-  shared_counters sc;
-  for (int i = 0; i < clients; ++i)
-    sys.spawn([&sc, depth, targets, send](caf::event_based_actor* self) {
-      client(self, &sc, depth, targets, send);
-    });
-  // Warm up, then count over the window.
-  std::this_thread::sleep_for(std::chrono::milliseconds{100});
-  auto start_count = sc.done.load();
-  auto start = std::chrono::steady_clock::now();
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  auto count = sc.done.load() - start_count;
-  auto elapsed = bench::seconds_since(start);
-  sc.stop = true;
-  while (sc.outstanding.load() > 0)
-    std::this_thread::sleep_for(std::chrono::milliseconds{1});
-  return count / elapsed;
+  return bench::run_load_with(sys, clients, depth, seconds, send);
 }
 
 } // namespace
@@ -107,25 +48,20 @@ int main(int argc, char** argv) {
                  durable::message_of(dep.error()).c_str());
     return 1;
   }
-  auto ns = dep->bind<durable_counter>("bench-counter");
+  auto ns = dep->bind<bench::memory_counter>("bench-counter");
   if (!ns) {
     std::fprintf(stderr, "stub_request: %s\n",
                  durable::message_of(ns.error()).c_str());
     return 1;
   }
-  std::vector<durable::stub<counter_api>> stubs;
-  std::vector<counter_api> plain;
+  std::vector<bench::counter_stub> stubs;
+  std::vector<bench::counter_api> plain;
   for (size_t i = 0; i < targets; ++i) {
     stubs.push_back(ns->get_by_name("c" + std::to_string(i)));
-    stubs.back().call(std::chrono::seconds{5}, inc_atom::value); // spawn it
-    plain.push_back(sys.spawn(plain_counter));
+    stubs.back().call(std::chrono::seconds{5},
+                      bench::inc_atom::value); // spawn it
+    plain.push_back(sys.spawn(bench::plain_counter));
   }
-  auto ours = [&](caf::event_based_actor* self, size_t k, auto then) {
-    stubs[k].request(self, caf::infinite, inc_atom::value).then(then);
-  };
-  auto raw = [&](caf::event_based_actor* self, size_t k, auto then) {
-    self->request(plain[k], caf::infinite, inc_atom::value).then(then);
-  };
   bench::report r;
   r.name = "stub_request";
   r.unit = "requests/s";
@@ -138,12 +74,11 @@ int main(int argc, char** argv) {
   for (int run = 0; run < opts.runs; ++run) {
     // Alternate the order so drift on a noisy machine hits both sides.
     auto measure_ours = [&] {
-      r.runs.push_back(
-          measure(sys, clients, depth, targets, opts.seconds, ours));
+      r.runs.push_back(measure(sys, clients, depth, stubs, opts.seconds));
     };
     auto measure_raw = [&] {
       r.baseline_runs.push_back(
-          measure(sys, clients, depth, targets, opts.seconds, raw));
+          measure(sys, clients, depth, plain, opts.seconds));
     };
     if (run % 2 == 0) {
       measure_ours();

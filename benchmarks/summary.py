@@ -128,12 +128,33 @@ def panels(results):
                [ours(r, "1 object"), baseline(r, "workerd"),
                 bar("1000 objects", f["spread_ours_rps"]),
                 bar("workerd 1000", f["spread_workerd_rps"], colour=BASE)])
+    r = load(results, "cluster_request")
+    if r:
+        f = r["figures"]
+        yield ("cluster\\_request A->B: ratio %.2f (goal >= 0.7)" % r["ratio"],
+               "requests/s", None,
+               [ours(r, "stubs"), baseline(r, "raw CAF"),
+                bar("relay floor", f.get("relay_floor_per_second_median", 0),
+                    colour=BASE2)])
+    r = load(results, "cluster_first_access")
+    if r:
+        f = r["figures"]
+        yield ("first access from another node",
+               "microseconds", None,
+               [bar("named p50", f["named_p50_us"]),
+                bar("unique p50", f["unique_p50_us"]),
+                bar("raw p50", f["raw_p50_us"], colour=BASE),
+                bar("named p99", f["named_p99_us"], r["min"], r["max"]),
+                bar("unique p99", f["unique_p99_us"]),
+                bar("raw p99", f["raw_p99_us"], r["baseline"].get("min"),
+                    r["baseline"].get("max"), colour=BASE)])
 
 
 def table(results):
     names = ["stub_request", "hot_object", "spread_uniform", "spread_zipf",
              "activation", "activation_rss", "million", "latency",
-             "http_vs_workerd"]
+             "http_vs_workerd", "cluster_request", "cluster_local_overhead",
+             "cluster_hot_object", "cluster_first_access"]
     rows = []
     for name in names:
         r = load(results, name)
