@@ -79,7 +79,7 @@ bool read_meta(int fd, off_t offset, meta_page& out) {
 }
 
 // Reads both meta pages of the `size` bytes of `path` and picks the one
-// LMDB uses; the file must hold every page it counts.
+// LMDB uses; the file must hold the roots of its trees.
 caf::error read_current_meta(std::string_view env_name, const std::string& path,
                              int fd, uint64_t size, meta_page& current) {
   meta_page first;
@@ -104,14 +104,19 @@ caf::error read_current_meta(std::string_view env_name, const std::string& path,
   current = second.txnid > first.txnid ? second : first;
   if (current.last_pg >= UINT64_MAX / psize - 1)
     return broken(env_name, path, "records an impossible last page");
-  auto needed = (current.last_pg + 1) * psize;
-  if (size < needed)
-    return broken(env_name, path,
-                  "is truncated: it has " + std::to_string(size) +
-                      " bytes, but its meta page counts " +
-                      std::to_string(current.last_pg + 1) + " pages of " +
-                      std::to_string(psize) + " bytes (" +
-                      std::to_string(needed) + " bytes)");
+  // The file may end before the last page: LMDB never writes a page freed
+  // in the transaction that allocated it, and the highest page can be one.
+  // Pages a tree reaches may not lie beyond the end: here the roots, and
+  // the walk reads every other one.
+  auto pages = size / psize;
+  for (auto* tree : {&current.free_tree, &current.main_tree})
+    if (tree->depth > 0 && tree->root >= pages)
+      return broken(env_name, path,
+                    "is truncated: it has " + std::to_string(pages) +
+                        " pages of " + std::to_string(psize) +
+                        " bytes, but the root of its " +
+                        (tree == &current.free_tree ? "free-page" : "main") +
+                        " tree is page " + std::to_string(tree->root));
   return caf::none;
 }
 

@@ -42,8 +42,9 @@ using page_visitor =
 struct walk_input {
   int fd = -1;
   uint32_t page_size = 0;
-  /// The last page the snapshot uses; the file holds at least the pages
-  /// up to it (checked before).
+  /// The last page the snapshot uses. The file may end before it (LMDB
+  /// does not write a page freed in the transaction that allocated it); a
+  /// page the walk reaches beyond the end is damage.
   uint64_t last_pg = 0;
   tree_record free_tree;
   tree_record main_tree;

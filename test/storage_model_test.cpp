@@ -182,7 +182,9 @@ struct model_run {
     BOOST_REQUIRE(res);
     engine = std::move(*res);
     auto obj = engine->open_object(jurisdiction::none, 1, object_bytes{});
-    BOOST_REQUIRE(obj);
+    BOOST_REQUIRE_MESSAGE(
+        obj,
+        "open_object: " << (obj ? std::string{} : message_of(obj.error())));
     st.emplace(std::move(*obj));
     // A neighbour object whose keys must never show up.
     auto other = engine->open_object(jurisdiction::none, 1, [] {
