@@ -1,6 +1,7 @@
 #include "router.hpp"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <unordered_map>
 
@@ -51,6 +52,8 @@ struct router_state {
   std::map<caf::node_id, uint16_t> authenticated;
   std::unordered_map<uint64_t, pending> in_flight;
   uint64_t next_ref = 1;
+  /// Namespaces by unique key, as forwards name them.
+  std::unordered_map<std::string, std::weak_ptr<namespace_core>> namespaces;
   /// Whether `start` gave the namespaces: hellos wait for it.
   bool mine_ready = false;
   static inline const char* name = "durable.cluster.router";
@@ -219,6 +222,37 @@ caf::behavior any_response(F f) {
   }};
 }
 
+/// The 32 bytes of `id` as four big-endian words, and back.
+std::array<uint64_t, 4> to_words(const object_id& id) {
+  std::array<uint64_t, 4> result{};
+  auto& bytes = id.bytes();
+  for (size_t i = 0; i < bytes.size(); ++i)
+    result[i / 8] = (result[i / 8] << 8) | bytes[i];
+  return result;
+}
+
+object_id from_words(const std::array<uint64_t, 4>& words) {
+  object_id::bytes_type bytes;
+  for (size_t i = 0; i < bytes.size(); ++i)
+    bytes[i] = static_cast<uint8_t>(words[i / 8] >> (56 - 8 * (i % 8)));
+  return object_id{bytes};
+}
+
+/// The bound namespace with unique key `key`, cached per router (the
+/// process-wide lookup takes a global lock).
+std::shared_ptr<namespace_core> find_namespace(router_state& st,
+                                               const std::string& key) {
+  auto& slot = st.namespaces[key];
+  auto core = slot.lock();
+  if (!core) {
+    core = detail::find_namespace(key);
+    slot = core;
+    if (!core)
+      st.namespaces.erase(key); // Unknown keys are not cached: no growth.
+  }
+  return core;
+}
+
 /// Takes a forward of an authenticated peer: checks it and routes it to
 /// the local object, sending the object's answer back as a reply.
 void take_forward(router_actor* self, uint64_t ref, const std::string& ns_key,
@@ -237,7 +271,7 @@ void take_forward(router_actor* self, uint64_t ref, const std::string& ns_key,
     refuse(make_error(errc::unavailable, "no verified hello from this node"));
     return;
   }
-  auto core = detail::find_namespace(ns_key);
+  auto core = find_namespace(st, ns_key);
   if (!core) {
     refuse(make_error(errc::wrong_namespace,
                       "the namespace is not bound on node \"" +
@@ -323,12 +357,15 @@ caf::behavior router(router_actor* self, router_config cfg) {
           st.in_flight.emplace(ref, pending{std::move(sender), mid, node});
           ++p.in_flight;
         }
-        self->send(p.router, forward_atom::value, ref, std::move(ns_key),
-                   std::move(id), hint, std::move(msg));
+        auto w = to_words(id);
+        self->send(p.router, forward_atom::value, ref, std::move(ns_key), w[0],
+                   w[1], w[2], w[3], hint, std::move(msg));
       },
-      [=](forward_atom, uint64_t ref, std::string& ns_key, object_id& id,
-          uint8_t hint, caf::message& msg) {
-        take_forward(self, ref, ns_key, id, hint, msg);
+      [=](forward_atom, uint64_t ref, const std::string& ns_key, uint64_t w0,
+          uint64_t w1, uint64_t w2, uint64_t w3, uint8_t hint,
+          caf::message& msg) {
+        take_forward(self, ref, ns_key, from_words({w0, w1, w2, w3}), hint,
+                     msg);
       },
       [=](reply_atom, uint64_t ref, caf::message& msg) {
         auto& st = self->state;

@@ -16,8 +16,11 @@ namespace durable::cluster {
 using hello_atom = caf::atom_constant<caf::atom("dc_hello")>;
 
 /// A message for an object of the receiving node:
-/// `(forward_atom, uint64_t ref, std::string ns_key, object_id id,
-///   uint8_t hint, caf::message msg)`; `ref` 0 wants no reply.
+/// `(forward_atom, uint64_t ref, std::string ns_key, uint64_t id0..id3,
+///   uint8_t hint, caf::message msg)`; `ref` 0 wants no reply. The ID's 32
+/// bytes travel as four built-in integers (big-endian): a custom type costs
+/// its type name and a lookup by name per message in CAF 0.17, and the
+/// object's name is not needed by its owner.
 using forward_atom = caf::atom_constant<caf::atom("dc_fwd")>;
 
 /// The answer to a forward: `(reply_atom, uint64_t ref, caf::message)`.
