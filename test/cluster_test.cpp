@@ -343,6 +343,15 @@ BOOST_AUTO_TEST_CASE(a_killed_node_fails_only_its_objects_and_comes_back) {
     });
   std::this_thread::sleep_for(1s);
   nodes[1]->kill(SIGKILL);
+  // The survivors see the link go down at once (bound: 0.5 s; checked with
+  // slack for a loaded machine).
+  auto killed_at = std::chrono::steady_clock::now();
+  while (link_downs(http(0), "n2") == 0 &&
+         std::chrono::steady_clock::now() - killed_at < 5s)
+    std::this_thread::sleep_for(5ms);
+  auto detected_ms = ms(std::chrono::steady_clock::now() - killed_at);
+  BOOST_TEST_MESSAGE("kill -9 detected by n1 after " << detected_ms << " ms");
+  BOOST_CHECK_LT(detected_ms, 1500);
   std::this_thread::sleep_for(2s);
   nodes[1] = start(1);
   for (auto& x : specs)
