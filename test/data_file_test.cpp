@@ -105,6 +105,18 @@ durable::object_namespace<bin_api> fill(test::fixture& fx) {
   return ns;
 }
 
+/// Fills a deployment in `tmp` and closes it; returns its global
+/// environment's directory.
+std::string filled_environment(const test::temp_dir& tmp) {
+  auto settings = test::test_settings();
+  settings.data_dir = tmp.path + "/data";
+  {
+    test::fixture fx{settings};
+    fill(fx);
+  }
+  return settings.data_dir + "/global";
+}
+
 /// Every object's dump, in object order.
 std::vector<std::string> dump_all(durable::object_namespace<bin_api>& ns) {
   std::vector<std::string> result;
@@ -336,13 +348,7 @@ BOOST_AUTO_TEST_CASE(check_data_file_meta_skips_the_walk) {
   // A large value's first page zeroed: LMDB reads it only with the value,
   // so a meta-only check opens the file; the full check refuses it.
   test::temp_dir tmp;
-  auto settings = test::test_settings();
-  settings.data_dir = tmp.path + "/data";
-  {
-    test::fixture fx{settings};
-    fill(fx);
-  }
-  auto dir = settings.data_dir + "/global";
+  auto dir = filled_environment(tmp);
   uint64_t value_start = 0;
   BOOST_REQUIRE(!durable::detail::check_data_file(
       "global", dir, true, [&](uint64_t first, uint64_t n, auto r) {
@@ -357,6 +363,8 @@ BOOST_AUTO_TEST_CASE(check_data_file_meta_skips_the_walk) {
                                static_cast<off_t>(value_start * 4096)),
                       4096);
   ::close(fd);
+  auto settings = test::test_settings();
+  settings.data_dir = tmp.path + "/data";
   auto open = [&](durable::data_file_check mode) {
     settings.check_data_file = mode;
     durable::config cfg;
@@ -378,13 +386,7 @@ BOOST_AUTO_TEST_CASE(a_file_cut_before_its_tree_roots_is_refused) {
   // transaction that allocated it is never written), so only reachable
   // pages count: cut to its two meta pages, the roots are gone.
   test::temp_dir tmp;
-  auto settings = test::test_settings();
-  settings.data_dir = tmp.path + "/data";
-  {
-    test::fixture fx{settings};
-    fill(fx);
-  }
-  auto dir = settings.data_dir + "/global";
+  auto dir = filled_environment(tmp);
   BOOST_REQUIRE_EQUAL(::truncate((dir + "/data.mdb").c_str(), 2 * 4096), 0);
   for (bool walk : {false, true}) {
     auto err = durable::detail::check_data_file("global", dir, walk, {});
