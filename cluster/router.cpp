@@ -1,4 +1,4 @@
-#include "router.hpp"
+#include "router_state.hpp"
 
 #include <algorithm>
 #include <array>
@@ -6,207 +6,16 @@
 #include <unordered_map>
 
 #include <caf/actor_system.hpp>
-#include <caf/blocking_actor.hpp>
 #include <caf/event_based_actor.hpp>
-#include <caf/io/middleman_actor.hpp>
-#include <caf/openssl/manager.hpp>
 #include <caf/sec.hpp>
-#include <caf/stateful_actor.hpp>
 
 #include "durable/errc.hpp"
 #include "durable/namespace_core.hpp"
 #include "durable/stub.hpp"
-#include "tcp_probe.hpp"
 
 namespace durable::cluster {
 
 namespace {
-
-using probed_atom = caf::atom_constant<caf::atom("dc_probed")>;
-
-/// A peer node and the link to it.
-struct peer {
-  const node_entry* entry = nullptr;
-  bool we_dial = false; ///< This node makes the link (lower number).
-  bool dialing = false; ///< A dial or hello is under way.
-  bool up = false;      ///< A hello verified and the router is monitored.
-  caf::actor router;    ///< The peer's router (a proxy).
-  caf::node_id nid;     ///< The CAF node the hello came from.
-  uint64_t incarnation = 0;
-  uint64_t in_flight = 0;
-  uint64_t downs = 0;
-  caf::timespan backoff{0};
-  std::string last_error;
-};
-
-/// A request of a local sender in flight to a peer.
-struct pending {
-  caf::strong_actor_ptr sender;
-  caf::message_id mid;
-  uint16_t node;
-};
-
-struct router_state {
-  router_config cfg;
-  std::map<uint16_t, peer> peers;
-  std::map<caf::node_id, uint16_t> authenticated;
-  std::unordered_map<uint64_t, pending> in_flight;
-  uint64_t next_ref = 1;
-  /// Namespaces by unique key, as forwards name them.
-  std::unordered_map<std::string, std::weak_ptr<namespace_core>> namespaces;
-  /// Whether `start` gave the namespaces: hellos wait for it.
-  bool mine_ready = false;
-  static inline const char* name = "durable.cluster.router";
-};
-
-using router_actor = caf::stateful_actor<router_state>;
-
-caf::message unreachable(const peer& p, std::string_view why) {
-  std::string text = "node \"" + p.entry->name + "\" (#" +
-                     std::to_string(p.entry->number) + ") is unreachable";
-  if (!why.empty()) {
-    text += ": ";
-    text += why;
-  }
-  return caf::make_message(make_error(errc::unavailable, std::move(text)));
-}
-
-void publish(router_actor* self, const peer& p) {
-  link_state x;
-  x.number = p.entry->number;
-  x.name = p.entry->name;
-  x.up = p.up;
-  x.incarnation = p.incarnation;
-  x.in_flight = p.in_flight;
-  x.downs = p.downs;
-  x.last_error = p.last_error;
-  self->state.cfg.links->update(x);
-}
-
-/// This node's hello on the link to CAF node `to`.
-hello hello_for(router_actor* self, const caf::node_id& to) {
-  auto x = self->state.cfg.mine;
-  x.router = caf::actor_cast<caf::actor>(self);
-  x.mac = hello_mac(self->state.cfg.key, x, to_string(self->system().node()),
-                    to_string(to));
-  return x;
-}
-
-/// Answers every request in flight to `number` with `msg`.
-void fail_in_flight(router_actor* self, uint16_t number,
-                    const caf::message& msg) {
-  auto& st = self->state;
-  for (auto i = st.in_flight.begin(); i != st.in_flight.end();) {
-    if (i->second.node == number) {
-      answer(i->second.sender, i->second.mid, msg, self->context());
-      i = st.in_flight.erase(i);
-    } else {
-      ++i;
-    }
-  }
-  st.peers[number].in_flight = 0;
-}
-
-void schedule_dial(router_actor* self, peer& p) {
-  using namespace std::chrono;
-  p.backoff =
-      std::clamp<caf::timespan>(p.backoff * 2, milliseconds{100}, seconds{2});
-  self->delayed_send(self, p.backoff, dial_atom::value, p.entry->number);
-}
-
-void link_down(router_actor* self, peer& p, std::string why) {
-  auto& st = self->state;
-  if (p.up) {
-    st.authenticated.erase(p.nid);
-    self->demonitor(p.router);
-    ++p.downs;
-  }
-  p.up = false;
-  p.router = nullptr;
-  p.last_error = std::move(why);
-  fail_in_flight(self, p.entry->number, unreachable(p, p.last_error));
-  publish(self, p);
-}
-
-void link_up(router_actor* self, peer& p, hello& theirs,
-             const caf::node_id& nid) {
-  auto& st = self->state;
-  if (p.up && p.nid != nid) // A restarted peer: the old link is gone.
-    link_down(self, p, "replaced by a new incarnation");
-  p.up = true;
-  p.dialing = false;
-  p.router = std::move(theirs.router);
-  p.nid = nid;
-  p.incarnation = theirs.incarnation;
-  p.backoff = caf::timespan{0};
-  p.last_error.clear();
-  st.authenticated[nid] = p.entry->number;
-  self->monitor(p.router);
-  publish(self, p);
-}
-
-void dial_failed(router_actor* self, peer& p, const caf::error& err) {
-  p.dialing = false;
-  p.last_error = message_of(err);
-  publish(self, p);
-  schedule_dial(self, p);
-}
-
-/// Probes the peer's BASP port on a thread of its own.
-void probe(caf::blocking_actor* self, caf::actor router, uint16_t number,
-           endpoint where, caf::timespan timeout) {
-  auto err = probe_tcp(where.host, where.port, timeout);
-  self->send(router, probed_atom::value, number, std::move(err));
-}
-
-void on_probed(router_actor* self, peer& p, const caf::error& err) {
-  if (err) {
-    dial_failed(self, p, err);
-    return;
-  }
-  auto number = p.entry->number;
-  auto timeout = self->state.cfg.cfg.dial_timeout;
-  auto mm = self->system().openssl_manager().actor_handle();
-  self->request(mm, timeout, caf::connect_atom::value, p.entry->basp.host,
-                p.entry->basp.port)
-      .then(
-          [=](const caf::node_id& nid, caf::strong_actor_ptr& ptr,
-              const std::set<std::string>&) {
-            auto& q = self->state.peers[number];
-            if (!ptr) {
-              dial_failed(
-                  self, q,
-                  make_error(errc::unavailable, "no router published there"));
-              return;
-            }
-            auto their_router = caf::actor_cast<caf::actor>(ptr);
-            self->request(their_router, timeout, hello_atom::value,
-                          hello_for(self, nid))
-                .then(
-                    [=](hello& theirs) {
-                      auto& r = self->state.peers[number];
-                      auto err = verify_hello(
-                          self->state.cfg.key, theirs, to_string(nid),
-                          to_string(self->system().node()),
-                          self->state.cfg.mine, self->state.cfg.cfg.nodes);
-                      if (!err && theirs.number != number)
-                        err = make_error(
-                            errc::invalid_argument,
-                            "the node at " + r.entry->basp.to_string() +
-                                " says it is \"" + theirs.node + "\"");
-                      if (err)
-                        dial_failed(self, r, err);
-                      else
-                        link_up(self, r, theirs, nid);
-                    },
-                    [=](caf::error& err) {
-                      dial_failed(self, self->state.peers[number], err);
-                    });
-          },
-          [=](caf::error& err) {
-            dial_failed(self, self->state.peers[number], err);
-          });
-}
 
 /// A response handler that takes any answer. CAF 0.17 behaviors have no
 /// catch-all, but a response no handler matches is offered again as
@@ -296,10 +105,9 @@ void take_forward(router_actor* self, uint64_t ref, const std::string& ns_key,
     return;
   }
   auto mid = self->new_request_id(caf::message_priority::normal);
-  self->add_multiplexed_response_handler(
-      mid.response_id(), any_response([=](caf::message msg) {
-        self->send(reply_to, reply_atom::value, ref, std::move(msg));
-      }));
+  st.awaiting.emplace(mid.response_id().integer_value(),
+                      awaited_reply{std::move(reply_to), ref});
+  self->add_multiplexed_response_handler(mid.response_id(), st.reply_handler);
   core->route_local(id, where, self->ctrl(), mid, std::move(msg),
                     self->context());
 }
@@ -307,6 +115,15 @@ void take_forward(router_actor* self, uint64_t ref, const std::string& ns_key,
 caf::behavior router(router_actor* self, router_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
+  st.reply_handler = any_response([self](caf::message msg) {
+    auto& awaiting = self->state.awaiting;
+    auto i = awaiting.find(self->current_message_id().integer_value());
+    if (i == awaiting.end())
+      return;
+    self->send(i->second.reply_to, reply_atom::value, i->second.ref,
+               std::move(msg));
+    awaiting.erase(i);
+  });
   for (auto& entry : st.cfg.cfg.nodes.nodes()) {
     if (entry.number == st.cfg.cfg.self)
       continue;
