@@ -113,6 +113,22 @@ durable::object_namespace<store_api> stores(fixture& fx,
 
 } // namespace
 
+/// What `s` answers to `xs...` once a new instance serves it: requests that
+/// raced into a reset instance learn of the reset first.
+template <class Stub, class... Ts>
+int64_t answer_after_reset(fixture& fx, Stub& s, Ts... xs) {
+  for (int i = 0; i < 4; ++i) {
+    auto r = s.call(10s, xs...);
+    if (r)
+      return *r;
+    BOOST_CHECK_MESSAGE(durable::is_object_reset(r.error()) ||
+                            durable::is_storage_full(r.error()),
+                        fx.sys.render(r.error()));
+  }
+  BOOST_FAIL("no answer after the reset");
+  return -1;
+}
+
 BOOST_AUTO_TEST_CASE(writes_survive_a_restart) {
   temp_dir dir;
   auto cfg = test_settings();
@@ -262,7 +278,7 @@ BOOST_AUTO_TEST_CASE(a_failed_commit_resets_the_object_and_holds_output) {
                       durable::message_of(x.error()));
   BOOST_CHECK_EQUAL(*b.call(5s, get_atom::value), 0);
   // The object comes back from what is durable; others were unaffected.
-  BOOST_CHECK_EQUAL(*a.call(5s, get_atom::value), 1);
+  BOOST_CHECK_EQUAL(answer_after_reset(fx, a, get_atom::value), 1);
   BOOST_CHECK_EQUAL(*a.call(5s, inc_atom::value), 2);
   BOOST_CHECK_EQUAL(*bystander.call(5s, inc_atom::value), 2);
 }
@@ -280,10 +296,23 @@ BOOST_AUTO_TEST_CASE(unconfirmed_writes_do_not_hold_output_unless_synced) {
   cfg.map_size = size_t{1} << 20;
   cfg.max_map_size = size_t{1} << 20;
   fixture fx{cfg};
-  auto a = stores(fx).get_by_name("loose");
-  BOOST_CHECK_EQUAL(*a.call(5s, inc_atom::value), 1);
-  // The reply leaves before the (failing) commit ...
-  auto x = a.call(10s, loose_atom::value, false);
+  // The reply leaves before the (failing) commit: it is not held. Rarely
+  // (about 1 run in 30 on a loaded machine) the commit fails before the
+  // reply has left, and the reset answers instead; a failed commit writes
+  // nothing, so a fresh object tries again. A held reply would fail every
+  // time.
+  auto ns = stores(fx);
+  auto a = ns.get_by_name("loose");
+  caf::expected<int64_t> x{caf::error{}};
+  for (int attempt = 0; attempt < 4 && !x; ++attempt) {
+    a = ns.get_by_name("loose-" + std::to_string(attempt));
+    BOOST_CHECK_EQUAL(*a.call(5s, inc_atom::value), 1);
+    x = a.call(10s, loose_atom::value, false);
+    if (!x)
+      BOOST_CHECK_MESSAGE(durable::is_storage_full(x.error()) ||
+                              durable::is_object_reset(x.error()),
+                          fx.sys.render(x.error()));
+  }
   BOOST_REQUIRE(x);
   BOOST_CHECK_EQUAL(*x, 42);
   // ... while sync() makes it wait and report the failure.
@@ -291,18 +320,8 @@ BOOST_AUTO_TEST_CASE(unconfirmed_writes_do_not_hold_output_unless_synced) {
   BOOST_REQUIRE(!y);
   BOOST_CHECK_MESSAGE(durable::is_storage_full(y.error()),
                       fx.sys.render(y.error()));
-  // Requests that raced into the old instance learn of the reset; then a
-  // new instance answers from what is durable.
-  auto z = a.call(10s, get_atom::value);
-  for (int i = 0; i < 3 && !z; ++i) {
-    BOOST_CHECK_MESSAGE(durable::is_object_reset(z.error()) ||
-                            durable::is_storage_full(z.error()),
-                        fx.sys.render(z.error()));
-    z = a.call(10s, get_atom::value);
-  }
-  if (!z)
-    BOOST_FAIL("no answer after the reset: " << fx.sys.render(z.error()));
-  BOOST_CHECK_EQUAL(*z, 1);
+  // A new instance answers from what is durable.
+  BOOST_CHECK_EQUAL(answer_after_reset(fx, a, get_atom::value), 1);
 }
 
 BOOST_AUTO_TEST_CASE(eu_objects_keep_their_bytes_in_the_eu_environment) {
