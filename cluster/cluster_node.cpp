@@ -29,14 +29,6 @@ std::vector<link_state> link_table::snapshot() const {
   return links_;
 }
 
-bool link_table::up(uint16_t number) const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  for (auto& link : links_)
-    if (link.number == number)
-      return link.up;
-  return false;
-}
-
 // -- node ---------------------------------------------------------------------
 
 node::node(caf::actor_system& sys, deployment& dep, cluster_settings cfg)

@@ -36,9 +36,6 @@ public:
 
   std::vector<link_state> snapshot() const;
 
-  /// Whether the link to `number` is up.
-  bool up(uint16_t number) const;
-
 private:
   mutable std::mutex mtx_;
   std::vector<link_state> links_;
