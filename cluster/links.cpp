@@ -49,6 +49,12 @@ void fail_in_flight(router_actor* self, uint16_t number,
   for (auto i = st.in_flight.begin(); i != st.in_flight.end();) {
     if (i->second.node == number) {
       answer(i->second.sender, i->second.mid, msg, self->context());
+      // The response handler stays registered until a response with its
+      // ID arrives: send one ourselves (it finds nothing in flight).
+      self->enqueue(caf::make_mailbox_element(nullptr,
+                                              caf::message_id{i->first}, {},
+                                              make_error(errc::unavailable)),
+                    self->context());
       i = st.in_flight.erase(i);
     } else {
       ++i;

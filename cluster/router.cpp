@@ -63,20 +63,25 @@ std::shared_ptr<namespace_core> find_namespace(router_state& st,
 }
 
 /// Takes a forward of an authenticated peer: checks it and routes it to
-/// the local object, sending the object's answer back as a reply.
-void take_forward(router_actor* self, uint64_t ref, const std::string& ns_key,
+/// the local object. A forward that wants an answer is a request of the
+/// peer's router: the object answers that router directly (one hop back,
+/// no reply wrapper), so this router's part ends here.
+void take_forward(router_actor* self, const std::string& ns_key,
                   const object_id& id, uint8_t hint, caf::message& msg) {
   auto src = self->current_sender();
-  if (!src)
+  auto* element = self->current_mailbox_element();
+  if (!src || !element)
     return;
-  auto reply_to = caf::actor_cast<caf::actor>(src);
+  auto mid = element->mid;
+  // The object (or a refusal below) answers, not this handler.
+  element->mid.mark_as_answered();
+  if (!mid.is_request())
+    src = nullptr;
   auto refuse = [&](caf::error err) {
-    if (ref != 0)
-      self->send(reply_to, reply_atom::value, ref,
-                 caf::make_message(std::move(err)));
+    answer(src, mid, caf::make_message(std::move(err)), self->context());
   };
   auto& st = self->state;
-  if (st.authenticated.count(src->node()) == 0) {
+  if (st.authenticated.count(element->sender->node()) == 0) {
     refuse(make_error(errc::unavailable, "no verified hello from this node"));
     return;
   }
@@ -98,31 +103,27 @@ void take_forward(router_actor* self, uint64_t ref, const std::string& ns_key,
                           "differ?)"));
     return;
   }
-  auto where = static_cast<location_hint>(hint);
-  if (ref == 0) {
-    core->route_local(id, where, nullptr, caf::make_message_id(),
-                      std::move(msg), self->context());
-    return;
-  }
-  auto mid = self->new_request_id(caf::message_priority::normal);
-  st.awaiting.emplace(mid.response_id().integer_value(),
-                      awaited_reply{std::move(reply_to), ref});
-  self->add_multiplexed_response_handler(mid.response_id(), st.reply_handler);
-  core->route_local(id, where, self->ctrl(), mid, std::move(msg),
-                    self->context());
+  core->route_local(id, static_cast<location_hint>(hint), std::move(src), mid,
+                    std::move(msg), self->context());
 }
 
 caf::behavior router(router_actor* self, router_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
+  // Answers of peers' objects to this node's forwards, by request ID.
   st.reply_handler = any_response([self](caf::message msg) {
-    auto& awaiting = self->state.awaiting;
-    auto i = awaiting.find(self->current_message_id().integer_value());
-    if (i == awaiting.end())
-      return;
-    self->send(i->second.reply_to, reply_atom::value, i->second.ref,
-               std::move(msg));
-    awaiting.erase(i);
+    auto& st = self->state;
+    auto i = st.in_flight.find(self->current_message_id().integer_value());
+    auto src = self->current_sender();
+    if (i == st.in_flight.end() || !src)
+      return; // Failed when its link went down, or a stale clean-up.
+    auto from = st.authenticated.find(src->node());
+    if (from == st.authenticated.end() || from->second != i->second.node)
+      return; // Not from the node the request went to.
+    auto entry = std::move(i->second);
+    st.in_flight.erase(i);
+    --st.peers[entry.node].in_flight;
+    answer(entry.sender, entry.mid, std::move(msg), self->context());
   });
   for (auto& entry : st.cfg.cfg.nodes.nodes()) {
     if (entry.number == st.cfg.cfg.self)
@@ -160,43 +161,35 @@ caf::behavior router(router_actor* self, router_config cfg) {
           answer(sender, mid, unreachable(p, p.last_error), self->context());
           return;
         }
-        uint64_t ref = 0;
-        if (mid.is_request() && sender) {
-          if (st.in_flight.size() >= st.cfg.max_in_flight) {
-            answer(sender, mid,
-                   caf::make_message(make_error(
-                       errc::overloaded, "too many requests in flight to other "
-                                         "nodes")),
-                   self->context());
-            return;
-          }
-          ref = st.next_ref++;
-          st.in_flight.emplace(ref, pending{std::move(sender), mid, node});
-          ++p.in_flight;
-        }
         auto w = to_words(id);
-        self->send(p.router, forward_atom::value, ref, std::move(ns_key), w[0],
-                   w[1], w[2], w[3], hint, std::move(msg));
-      },
-      [=](forward_atom, uint64_t ref, const std::string& ns_key, uint64_t w0,
-          uint64_t w1, uint64_t w2, uint64_t w3, uint8_t hint,
-          caf::message& msg) {
-        take_forward(self, ref, ns_key, from_words({w0, w1, w2, w3}), hint,
-                     msg);
-      },
-      [=](reply_atom, uint64_t ref, caf::message& msg) {
-        auto& st = self->state;
-        auto i = st.in_flight.find(ref);
-        auto src = self->current_sender();
-        if (i == st.in_flight.end() || !src)
+        if (!mid.is_request() || !sender) {
+          self->send(p.router, forward_atom::value, std::move(ns_key), w[0],
+                     w[1], w[2], w[3], hint, std::move(msg));
           return;
-        auto from = st.authenticated.find(src->node());
-        if (from == st.authenticated.end() || from->second != i->second.node)
-          return; // Not from the node the request went to.
-        auto entry = std::move(i->second);
-        st.in_flight.erase(i);
-        --st.peers[entry.node].in_flight;
-        answer(entry.sender, entry.mid, std::move(msg), self->context());
+        }
+        if (st.in_flight.size() >= st.cfg.max_in_flight) {
+          answer(sender, mid,
+                 caf::make_message(make_error(
+                     errc::overloaded, "too many requests in flight to other "
+                                       "nodes")),
+                 self->context());
+          return;
+        }
+        auto out = self->new_request_id(caf::message_priority::normal);
+        st.in_flight.emplace(out.response_id().integer_value(),
+                             pending{std::move(sender), mid, node});
+        ++p.in_flight;
+        self->add_multiplexed_response_handler(out.response_id(),
+                                               st.reply_handler);
+        p.router->enqueue(caf::make_mailbox_element(
+                              self->ctrl(), out, {}, forward_atom::value,
+                              std::move(ns_key), w[0], w[1], w[2], w[3], hint,
+                              std::move(msg)),
+                          self->context());
+      },
+      [=](forward_atom, const std::string& ns_key, uint64_t w0, uint64_t w1,
+          uint64_t w2, uint64_t w3, uint8_t hint, caf::message& msg) {
+        take_forward(self, ns_key, from_words({w0, w1, w2, w3}), hint, msg);
       },
       [=](hello_atom, hello& theirs) -> caf::result<hello> {
         auto src = self->current_sender();

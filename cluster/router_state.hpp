@@ -36,12 +36,6 @@ struct peer {
   std::string last_error;
 };
 
-/// A forwarded request a local object is answering: where its reply goes.
-struct awaited_reply {
-  caf::actor reply_to;
-  uint64_t ref;
-};
-
 /// A request of a local sender in flight to a peer.
 struct pending {
   caf::strong_actor_ptr sender;
@@ -53,10 +47,8 @@ struct router_state {
   router_config cfg;
   std::map<uint16_t, peer> peers;
   std::map<caf::node_id, uint16_t> authenticated;
+  /// Requests in flight, by the ID of the response this router awaits.
   std::unordered_map<uint64_t, pending> in_flight;
-  uint64_t next_ref = 1;
-  /// Forwards routed to local objects, by the ID of their response.
-  std::unordered_map<uint64_t, awaited_reply> awaiting;
   /// Takes every such response (one behaviour for all: a behaviour per
   /// request would cost an allocation each).
   caf::behavior reply_handler;

@@ -16,15 +16,15 @@ namespace durable::cluster {
 using hello_atom = caf::atom_constant<caf::atom("dc_hello")>;
 
 /// A message for an object of the receiving node:
-/// `(forward_atom, uint64_t ref, std::string ns_key, uint64_t id0..id3,
-///   uint8_t hint, caf::message msg)`; `ref` 0 wants no reply. The ID's 32
+/// `(forward_atom, std::string ns_key, uint64_t id0..id3, uint8_t hint,
+///   caf::message msg)`. Sent as a request by the sender's router when the
+/// message wants an answer: the receiving router hands the request (its
+/// sender and ID) to the object, whose answer goes straight back to the
+/// requesting router; refusals come from the receiving router. The ID's 32
 /// bytes travel as four built-in integers (big-endian): a custom type costs
 /// its type name and a lookup by name per message in CAF 0.17, and the
 /// object's name is not needed by its owner.
 using forward_atom = caf::atom_constant<caf::atom("dc_fwd")>;
-
-/// The answer to a forward: `(reply_atom, uint64_t ref, caf::message)`.
-using reply_atom = caf::atom_constant<caf::atom("dc_reply")>;
 
 /// A node's introduction. The MAC (HMAC-SHA256 with a key derived from the
 /// deployment secret) covers every field and the CAF node IDs of both ends
