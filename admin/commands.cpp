@@ -13,14 +13,13 @@
 #include "cli.hpp"
 #include "durable/errc.hpp"
 #include "durable/id_factory.hpp"
-#include "durable/json.hpp"
 #include "durable/migration.hpp"
 #include "durable/namespace_registry.hpp"
 #include "durable/secret_fingerprint.hpp"
+#include "json_output.hpp"
 
 namespace admin {
 
-using durable::json_quote;
 using durable::namespace_record;
 using durable::namespace_registry;
 
@@ -41,7 +40,7 @@ caf::expected<namespace_record> require_namespace(const namespace_registry& reg,
     return std::move(rec.error());
   if (!*rec)
     return durable::make_error(durable::errc::invalid_argument,
-                               "unknown namespace " + json_quote(name) +
+                               "unknown namespace " + json_quoted(name) +
                                    " (`durable-admin namespaces list` shows "
                                    "the recorded ones)");
   return std::move(**rec);
@@ -158,24 +157,18 @@ int migrate(const options& opts) {
                            "one may be applied; run the file again)");
   }
   if (opts.json) {
-    auto tags = [](const std::vector<std::string>& xs) {
-      std::string out = "[";
-      for (size_t i = 0; i < xs.size(); ++i)
-        out += (i > 0 ? "," : "") + json_quote(xs[i]);
-      return out + "]";
-    };
-    std::cout << "{\"applied\":" << tags(result->applied)
-              << ",\"skipped\":" << tags(result->skipped) << ",\"deleted\":[";
-    for (size_t i = 0; i < result->deleted.size(); ++i) {
-      auto& d = result->deleted[i];
-      std::cout << (i > 0 ? "," : "") << "{\"name\":" << json_quote(d.name)
-                << ",\"id\":" << json_quote(d.id)
-                << ",\"objects\":" << d.removed.objects
-                << ",\"keys\":" << d.removed.keys
-                << ",\"bytes\":" << d.removed.bytes
-                << ",\"alarms\":" << d.removed.alarms << '}';
-    }
-    std::cout << "]}\n";
+    auto deleted = json::array();
+    for (auto& d : result->deleted)
+      deleted.push_back({{"name", d.name},
+                         {"id", d.id},
+                         {"objects", d.removed.objects},
+                         {"keys", d.removed.keys},
+                         {"bytes", d.removed.bytes},
+                         {"alarms", d.removed.alarms}});
+    json out{{"applied", result->applied},
+             {"skipped", result->skipped},
+             {"deleted", std::move(deleted)}};
+    std::cout << to_text(out) << '\n';
     return exit_ok;
   }
   for (auto& tag : result->skipped)
@@ -208,10 +201,11 @@ int id_from_name(const options& opts) {
   auto& ids = ns->ids;
   auto id = ids.from_name(opts.args[1], j);
   if (opts.json)
-    std::cout << "{\"namespace\":" << json_quote(rec.name)
-              << ",\"name\":" << json_quote(opts.args[1])
-              << ",\"jurisdiction\":" << json_quote(jurisdiction_name(j))
-              << ",\"id\":" << json_quote(id.to_string()) << "}\n";
+    std::cout << to_text({{"namespace", rec.name},
+                          {"name", opts.args[1]},
+                          {"jurisdiction", jurisdiction_name(j)},
+                          {"id", id.to_string()}})
+              << '\n';
   else
     std::cout << id.to_string() << '\n';
   return exit_ok;
@@ -226,17 +220,20 @@ int id_check(const options& opts) {
   auto id = ids.from_string(opts.args[1]);
   if (!id) {
     if (opts.json)
-      std::cout << "{\"valid\":false,\"error\":"
-                << json_quote(durable::message_of(id.error())) << "}\n";
-    return fail(id.error(), "not an ID of namespace " + json_quote(rec.name));
+      std::cout << to_text({{"valid", false},
+                            {"error", durable::message_of(id.error())}})
+                << '\n';
+    return fail(id.error(), "not an ID of namespace " + json_quoted(rec.name));
   }
   auto j = jurisdiction_name(id->jurisdiction());
   auto kind = id->is_named() ? "named" : "unique";
   if (opts.json)
-    std::cout << "{\"valid\":true,\"id\":" << json_quote(id->to_string())
-              << ",\"namespace\":" << json_quote(rec.name)
-              << ",\"kind\":" << json_quote(kind)
-              << ",\"jurisdiction\":" << json_quote(j) << "}\n";
+    std::cout << to_text({{"valid", true},
+                          {"id", id->to_string()},
+                          {"namespace", rec.name},
+                          {"kind", kind},
+                          {"jurisdiction", j}})
+              << '\n';
   else
     std::cout << "valid " << kind << " ID of namespace " << rec.name
               << ", jurisdiction " << j << '\n';
@@ -258,8 +255,10 @@ int secret_adopt(const options& opts) {
   if (err)
     return fail(err);
   if (opts.json)
-    std::cout << "{\"adopted\":true,\"fingerprint\":"
-              << json_quote(durable::secret_fingerprint(*secret)) << "}\n";
+    std::cout << to_text(
+                     {{"adopted", true},
+                      {"fingerprint", durable::secret_fingerprint(*secret)}})
+              << '\n';
   else
     std::cout << "the data directory now accepts this deployment secret "
                  "(fingerprint "

@@ -8,12 +8,11 @@
 #include "durable/errc.hpp"
 #include "durable/hex.hpp"
 #include "durable/id_factory.hpp"
-#include "durable/json.hpp"
 #include "durable/namespace_registry.hpp"
+#include "json_output.hpp"
 
 namespace admin {
 
-using durable::json_quote;
 using durable::namespace_registry;
 using durable::namespace_usage;
 
@@ -57,11 +56,18 @@ caf::expected<durable::object_id> resolve_object(const options& opts,
   return ids.from_name(arg, j);
 }
 
-std::string usage_json(const namespace_usage& u) {
-  return "\"objects\":" + std::to_string(u.objects) +
-         ",\"keys\":" + std::to_string(u.keys) +
-         ",\"bytes\":" + std::to_string(u.bytes) +
-         ",\"alarms\":" + std::to_string(u.alarms);
+/// Adds the counts of `u` to `out`.
+void put_usage(json& out, const namespace_usage& u) {
+  out["objects"] = u.objects;
+  out["keys"] = u.keys;
+  out["bytes"] = u.bytes;
+  out["alarms"] = u.alarms;
+}
+
+json usage_json(const namespace_usage& u) {
+  auto out = json::object();
+  put_usage(out, u);
+  return out;
 }
 
 void add(namespace_usage& x, const namespace_usage& y) {
@@ -124,32 +130,27 @@ int object_show(const options& opts) {
   auto name = id->name().empty() ? std::string{} : id->name();
   auto max = static_cast<size_t>(max_value);
   if (opts.json) {
-    std::cout << "{\"namespace\":" << json_quote(rec.name)
-              << ",\"id\":" << json_quote(id->to_string())
-              << ",\"name\":" << (name.empty() ? "null" : json_quote(name))
-              << ",\"jurisdiction\":" << json_quote(env) << ",\"keys\":[";
-    for (size_t i = 0; i < entries.size(); ++i) {
-      auto& [k, v] = entries[i];
+    auto keys = json::array();
+    for (auto& [k, v] : entries) {
       bool kt = false, vt = false;
-      auto kd = display(k, durable::storage_limits::max_key_size, kt);
-      auto vd = display(v, max, vt);
-      std::cout << (i > 0 ? "," : "") << "{\"key\":" << json_quote(kd)
-                << ",\"key_hex\":" << json_quote(durable::to_hex(k))
-                << ",\"key_size\":" << k.size()
-                << ",\"value\":" << json_quote(vd)
-                << ",\"value_size\":" << v.size()
-                << ",\"value_truncated\":" << (vt ? "true" : "false")
-                << ",\"value_hex\":"
-                << json_quote(durable::to_hex(v.substr(0, max))) << '}';
+      keys.push_back(
+          {{"key", display(k, durable::storage_limits::max_key_size, kt)},
+           {"key_hex", durable::to_hex(k)},
+           {"key_size", k.size()},
+           {"value", display(v, max, vt)},
+           {"value_size", v.size()},
+           {"value_truncated", vt},
+           {"value_hex", durable::to_hex(v.substr(0, max))}});
     }
-    std::cout << "],\"keys_truncated\":" << (more ? "true" : "false")
-              << ",\"alarm\":";
-    if (alarm)
-      std::cout << "{\"time_ms\":" << *alarm
-                << ",\"time\":" << json_quote(iso_time(*alarm)) << '}';
-    else
-      std::cout << "null";
-    std::cout << "}\n";
+    json out{{"namespace", rec.name},
+             {"id", id->to_string()},
+             {"name", name.empty() ? json{} : json(name)},
+             {"jurisdiction", env},
+             {"keys", std::move(keys)},
+             {"keys_truncated", more}};
+    out["alarm"] =
+        alarm ? json{{"time_ms", *alarm}, {"time", iso_time(*alarm)}} : json{};
+    std::cout << to_text(out) << '\n';
     return exit_ok;
   }
   std::cout << "object " << id->to_string() << '\n'
@@ -220,27 +221,25 @@ int stats(const options& opts) {
     }
   }
   if (opts.json) {
-    std::cout << "{\"jurisdictions\":[";
-    bool first_env = true;
+    auto envs = json::array();
     for (auto& [env, sum] : per_env) {
-      std::cout << (first_env ? "" : ",")
-                << "{\"jurisdiction\":" << json_quote(env)
-                << ",\"namespaces\":[";
-      first_env = false;
-      bool first = true;
+      auto namespaces = json::array();
       for (auto& r : rows) {
         if (r.env != env)
           continue;
-        std::cout << (first ? "" : ",") << "{\"name\":"
-                  << (r.name.empty() ? "null" : json_quote(r.name))
-                  << ",\"key\":" << json_quote(r.key)
-                  << ",\"number\":" << r.usage.namespace_number << ','
-                  << usage_json(r.usage) << '}';
-        first = false;
+        json item{{"name", r.name.empty() ? json{} : json(r.name)},
+                  {"key", r.key},
+                  {"number", r.usage.namespace_number}};
+        put_usage(item, r.usage);
+        namespaces.push_back(std::move(item));
       }
-      std::cout << "],\"total\":{" << usage_json(sum) << "}}";
+      envs.push_back({{"jurisdiction", env},
+                      {"namespaces", std::move(namespaces)},
+                      {"total", usage_json(sum)}});
     }
-    std::cout << "],\"total\":{" << usage_json(total) << "}}\n";
+    std::cout << to_text({{"jurisdictions", std::move(envs)},
+                          {"total", usage_json(total)}})
+              << '\n';
     return exit_ok;
   }
   size_t name_w = 9;

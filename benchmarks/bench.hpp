@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace bench {
 
 /// Command-line options every benchmark understands:
@@ -139,64 +141,38 @@ struct report {
   }
 };
 
-inline std::string json_escape(const std::string& x) {
-  std::string out;
-  for (char c : x) {
-    if (c == '"' || c == '\\')
-      out += '\\';
-    out += c;
-  }
-  return out;
-}
-
-inline std::string json_array(const std::vector<double>& xs) {
-  std::string out = "[";
-  char buf[64];
-  for (size_t i = 0; i < xs.size(); ++i) {
-    std::snprintf(buf, sizeof(buf), "%s%.6g", i ? ", " : "", xs[i]);
-    out += buf;
-  }
-  return out + "]";
-}
-
 /// Writes `<out_dir>/<name>.json` and prints a one-line summary.
 inline void write(const options& opts, const report& r) {
+  using json = nlohmann::ordered_json;
   ::mkdir(opts.out_dir.c_str(), 0755);
   auto s = summary::of(r.runs);
   auto b = summary::of(r.baseline_runs);
   auto path = opts.out_dir + "/" + r.name + ".json";
-  std::ofstream out{path};
-  char num[64];
-  auto fmt = [&](double x) {
-    std::snprintf(num, sizeof(num), "%.6g", x);
-    return std::string{num};
-  };
-  out << "{\n  \"name\": \"" << json_escape(r.name) << "\",\n"
-      << "  \"unit\": \"" << json_escape(r.unit) << "\",\n"
-      << "  \"median\": " << fmt(s.median) << ",\n"
-      << "  \"min\": " << fmt(s.min) << ",\n"
-      << "  \"max\": " << fmt(s.max) << ",\n"
-      << "  \"runs\": " << json_array(r.runs) << ",\n"
-      << "  \"baseline\": {\"name\": \"" << json_escape(r.baseline_name)
-      << "\", \"median\": " << fmt(b.median) << ", \"min\": " << fmt(b.min)
-      << ", \"max\": " << fmt(b.max)
-      << ", \"runs\": " << json_array(r.baseline_runs) << "},\n"
-      << "  \"ratio\": " << fmt(r.ratio()) << ",\n"
-      << "  \"quick\": " << (opts.quick ? "true" : "false") << ",\n"
-      << "  \"figures\": {";
-  bool first = true;
-  for (auto& [k, v] : r.figures) {
-    out << (first ? "" : ", ") << "\"" << json_escape(k) << "\": " << fmt(v);
-    first = false;
-  }
-  out << "},\n  \"params\": {";
-  first = true;
-  for (auto& [k, v] : r.params) {
-    out << (first ? "" : ", ") << "\"" << json_escape(k) << "\": \""
-        << json_escape(v) << "\"";
-    first = false;
-  }
-  out << "}\n}\n";
+  json figures = json::object();
+  for (auto& [k, v] : r.figures)
+    figures[k] = v;
+  json params = json::object();
+  for (auto& [k, v] : r.params)
+    params[k] = v;
+  json doc{{"name", r.name},
+           {"unit", r.unit},
+           {"median", s.median},
+           {"min", s.min},
+           {"max", s.max},
+           {"runs", r.runs},
+           {"baseline",
+            {{"name", r.baseline_name},
+             {"median", b.median},
+             {"min", b.min},
+             {"max", b.max},
+             {"runs", r.baseline_runs}}},
+           {"ratio", r.ratio()},
+           {"quick", opts.quick},
+           {"figures", std::move(figures)},
+           {"params", std::move(params)}};
+  // NaN and infinity (an empty or failed run) become null, still JSON.
+  std::ofstream{path} << doc.dump(2, ' ', false, json::error_handler_t::replace)
+                      << '\n';
   std::printf("%s: median %.0f %s (min %.0f, max %.0f) | %s median %.0f | "
               "ratio %.2f -> %s\n",
               r.name.c_str(), s.median, r.unit.c_str(), s.min, s.max,

@@ -126,9 +126,10 @@ caf::expected<catalog> catalog::parse(std::string_view text) {
   if (text.size() > max_catalog_bytes)
     return invalid("the text has " + std::to_string(text.size()) +
                    " bytes, more than the limit of 1 MiB");
-  json doc;
-  if (auto problem = parse_json(text, doc); !problem.empty())
-    return invalid(problem);
+  auto parsed = durable::detail::parse_strict_json(text, max_catalog_depth);
+  if (!parsed)
+    return invalid(message_of(parsed.error()));
+  auto& doc = *parsed;
   if (!doc.is_object())
     return invalid("must be a JSON object with \"cluster\" and \"nodes\"");
   for (auto& item : doc.items())

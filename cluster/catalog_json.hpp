@@ -1,7 +1,8 @@
 #pragma once
 
-// The JSON side of the catalog: parsing and the checks of single fields.
-// Internal to caf_durable_cluster (nlohmann::json is a private dependency).
+// The JSON side of the catalog: the checks of single fields (parsing is the
+// namespace layer's strict reader). Internal to caf_durable_cluster
+// (nlohmann::json is a private dependency).
 
 #include <cstdint>
 #include <string>
@@ -9,6 +10,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "strict_json.hpp"
 
 #include "durable/catalog.hpp"
 
@@ -19,15 +22,14 @@ using json = nlohmann::json;
 /// The largest catalog text accepted.
 constexpr size_t max_catalog_bytes = 1024 * 1024;
 
-/// `x` as a JSON string for an error text, cut short: texts echo input.
-std::string echo(std::string_view x);
+// Shared with the namespace layer's strict reader.
+using durable::detail::echo;
+using durable::detail::echo_json;
 
-/// `x` as JSON text for an error text, cut short.
-std::string echo_json(const json& x);
-
-/// Parses `text` into `out`; returns what is wrong (not JSON, with the byte
-/// position; a key twice in one object; nested too deep), or "".
-std::string parse_json(std::string_view text, json& out);
+/// A catalog nests 4 levels deep at most (catalog, nodes, node,
+/// jurisdictions); anything deeper is wrong, and refusing it early keeps the
+/// parser's memory small.
+constexpr size_t max_catalog_depth = 4;
 
 // Each check below returns what is wrong with the value, or "".
 

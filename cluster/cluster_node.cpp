@@ -9,6 +9,7 @@
 
 #include "durable/errc.hpp"
 #include "router.hpp"
+#include "strict_json.hpp"
 
 namespace durable::cluster {
 
@@ -124,7 +125,8 @@ std::string node::status_json(const deployment::load& load) const {
               {"links", std::move(links)},
               {"queued", load.queued},
               {"live_objects", load.live_objects}};
-  return result.dump();
+  // Names and error texts are arbitrary bytes: a strict dump would throw.
+  return durable::detail::dump_json(result);
 }
 
 uint16_t node::owner(const object_id& id) const noexcept {

@@ -4,12 +4,19 @@
 #include <string>
 
 #include "durable/errc.hpp"
-#include "durable/json.hpp"
 #include "durable/namespace_registry.hpp"
+#include "routing.hpp"
 
 namespace durable::http {
 
 namespace {
+
+/// `x` as a JSON string, for error texts that quote the request.
+std::string json_quoted(std::string_view x) {
+  std::string out;
+  append_json_string(out, x);
+  return out;
+}
 
 fetch_response json_response(uint16_t status, std::string body) {
   return make_response(status, "application/json", std::move(body));
@@ -64,11 +71,11 @@ fetch_response admin_response(const namespace_registry& registry,
       path != "/admin/namespaces/")
     return json_response(
         404, to_json_error(make_error(errc::invalid_argument,
-                                      "no admin route " + json_quote(path) +
+                                      "no admin route " + json_quoted(path) +
                                           ": use GET /admin/namespaces")));
   if (method != "GET" && method != "HEAD") {
     auto resp =
-        failure(405, "method " + json_quote(method) + " not allowed: use GET");
+        failure(405, "method " + json_quoted(method) + " not allowed: use GET");
     resp.headers.emplace_back("allow", "GET, HEAD");
     return resp;
   }
@@ -92,7 +99,7 @@ fetch_response admin_response(const namespace_registry& registry,
     if (slot != nullptr && !parse_count(value, *slot))
       return failure(400, std::string{name} +
                               " must be a positive integer, got " +
-                              json_quote(value));
+                              json_quoted(value));
   }
   auto list = registry.list(page, per_page);
   if (!list)

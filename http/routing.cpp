@@ -1,10 +1,9 @@
 #include "routing.hpp"
 
-#include "durable/json.hpp"
-
 #include <strings.h>
 
 #include <caf/sec.hpp>
+#include <nlohmann/json.hpp>
 
 #include "durable/errc.hpp"
 #include "durable/hex.hpp"
@@ -137,26 +136,28 @@ bool acceptable_header(std::string_view name, std::string_view value) {
   return true;
 }
 
+namespace {
+
+std::string dump(const nlohmann::ordered_json& x) {
+  // Texts hold arbitrary bytes (names, paths): invalid UTF-8 becomes U+FFFD
+  // instead of an exception.
+  return x.dump(-1, ' ', false,
+                nlohmann::ordered_json::error_handler_t::replace);
+}
+
+} // namespace
+
 void append_json_string(std::string& out, std::string_view text) {
-  // One JSON writer for the project: it also replaces invalid UTF-8.
-  out += json_quote(text);
+  out += dump(std::string{text});
 }
 
 fetch_response error_response(uint16_t status, std::string_view text,
                               bool retryable, bool overloaded, bool remote) {
-  auto flag = [](bool x) { return x ? "true" : "false"; };
-  std::string body;
-  body.reserve(text.size() + 80);
-  body += "{\"error\": ";
-  append_json_string(body, text);
-  body += ", \"retryable\": ";
-  body += flag(retryable);
-  body += ", \"overloaded\": ";
-  body += flag(overloaded);
-  body += ", \"remote\": ";
-  body += flag(remote);
-  body += "}";
-  return make_response(status, "application/json", std::move(body));
+  nlohmann::ordered_json body{{"error", std::string{text}},
+                              {"retryable", retryable},
+                              {"overloaded", overloaded},
+                              {"remote", remote}};
+  return make_response(status, "application/json", dump(body));
 }
 
 fetch_response error_response(const caf::error& err) {

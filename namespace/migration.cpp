@@ -3,163 +3,221 @@
 #include <string>
 
 #include "durable/errc.hpp"
-#include "json_reader.hpp"
+#include "strict_json.hpp"
 
 namespace durable {
 
 namespace {
 
-using detail::json_value;
+using json = nlohmann::json;
 
-caf::error bad(const json_value& at, const std::string& what) {
+/// A migration file nests 5 levels (file, migrations, migration,
+/// new_classes, class); the bound only keeps hostile input small and flat.
+constexpr size_t max_depth = 64;
+
+/// Where a value is in the file ("migrations[2].renamed_classes[0].to").
+std::string member_path(const std::string& path, const std::string& name) {
+  return path.empty() ? name : path + "." + name;
+}
+
+std::string item_path(const std::string& path, size_t index) {
+  return path + "[" + std::to_string(index) + "]";
+}
+
+caf::error bad(const std::string& path, const std::string& what) {
   return make_error(errc::invalid_argument,
-                    "migrations: " + what + " (at " + at.where() + ")");
+                    "migrations: " + what + " (at " +
+                        (path.empty() ? "the top level" : path) + ")");
 }
 
-caf::error expect(const json_value& x, json_value::kind k,
+/// "a string", "an object", ... for error texts.
+std::string kind_of(json::value_t x) {
+  switch (x) {
+  case json::value_t::null:
+    return "null";
+  case json::value_t::array:
+  case json::value_t::object:
+    return std::string{"an "} + json(x).type_name();
+  default:
+    return std::string{"a "} + json(x).type_name();
+  }
+}
+
+caf::error expect(const json& x, json::value_t kind, const std::string& path,
                   const std::string& what) {
-  if (x.type == k)
+  if (x.type() == kind)
     return caf::none;
-  return bad(x, what + " must be " + detail::to_string(k) + ", not " +
-                    detail::to_string(x.type));
+  return bad(path,
+             what + " must be " + kind_of(kind) + ", not " + kind_of(x.type()));
 }
 
-caf::error read_string(const json_value& x, const std::string& what,
-                       std::string& out) {
-  if (auto err = expect(x, json_value::kind::string, what))
+caf::error read_string(const json& x, const std::string& path,
+                       const std::string& what, std::string& out) {
+  if (auto err = expect(x, json::value_t::string, path, what))
     return err;
-  out = x.text;
+  out = x.get<std::string>();
   return caf::none;
 }
 
+/// Reads the optional string member `name` of `x` into `out`.
+caf::error read_member(const json& x, const std::string& path,
+                       const std::string& name, std::string& out) {
+  auto i = x.find(name);
+  if (i == x.end())
+    return caf::none;
+  return read_string(*i, member_path(path, name), "\"" + name + "\"", out);
+}
+
 // Checks that `x` has no members beyond `allowed`.
-caf::error only(const json_value& x, std::initializer_list<const char*> allowed,
-                const std::string& context) {
-  for (auto& [name, value] : x.members) {
+caf::error only(const json& x, std::initializer_list<const char*> allowed,
+                const std::string& context, const std::string& path) {
+  for (auto& item : x.items()) {
+    auto& name = item.key();
     bool ok = false;
     for (auto* a : allowed)
       ok = ok || name == a;
     if (ok)
       continue;
+    auto where = member_path(path, name);
     if (name == "new_sqlite_classes")
-      return bad(value, "new_sqlite_classes is not supported in " + context +
+      return bad(where, "new_sqlite_classes is not supported in " + context +
                             " (objects store key-value data in LMDB): use "
                             "new_classes");
-    return bad(value, "unknown member \"" + name + "\" in " + context);
+    return bad(where,
+               "unknown member " + detail::echo(name) + " in " + context);
   }
   return caf::none;
 }
 
-caf::error read_new_class(const json_value& x, const std::string& context,
+caf::error read_new_class(const json& x, const std::string& path,
+                          const std::string& context,
                           const std::string& default_script,
                           class_definition& out) {
   out.script = default_script;
   if (x.is_string()) {
-    out.name = x.text;
+    out.name = x.get<std::string>();
     return caf::none;
   }
   if (!x.is_object())
-    return bad(x, "an entry of new_classes in " + context +
-                      " must be a string or an object");
-  if (auto err = only(x, {"name", "class", "script"}, context))
+    return bad(path, "an entry of new_classes in " + context +
+                         " must be a string or an object");
+  if (auto err = only(x, {"name", "class", "script"}, context, path))
     return err;
-  auto* name = x.find("name");
-  if (name == nullptr)
-    return bad(x, "a new class in " + context + " needs a \"name\"");
-  if (auto err = read_string(*name, "\"name\"", out.name))
+  if (!x.contains("name"))
+    return bad(path, "a new class in " + context + " needs a \"name\"");
+  if (auto err = read_member(x, path, "name", out.name))
     return err;
-  if (auto* cls = x.find("class"))
-    if (auto err = read_string(*cls, "\"class\"", out.class_name))
+  if (auto err = read_member(x, path, "class", out.class_name))
+    return err;
+  return read_member(x, path, "script", out.script);
+}
+
+/// Returns the array member `name` of `x` (null if there is none).
+caf::expected<const json*> array_member(const json& x, const std::string& path,
+                                        const std::string& name) {
+  auto i = x.find(name);
+  if (i == x.end())
+    return nullptr;
+  if (auto err =
+          expect(*i, json::value_t::array, member_path(path, name), name))
+    return err;
+  return &*i;
+}
+
+caf::error read_renames(const json& xs, const std::string& path,
+                        const std::string& context, migration& out) {
+  for (size_t i = 0; i < xs.size(); ++i) {
+    auto& item = xs[i];
+    auto where = item_path(path, i);
+    if (auto err = expect(item, json::value_t::object, where,
+                          "an entry of renamed_classes"))
       return err;
-  if (auto* script = x.find("script"))
-    if (auto err = read_string(*script, "\"script\"", out.script))
+    if (auto err = only(item, {"from", "to"}, context, where))
       return err;
+    if (!item.contains("from") || !item.contains("to"))
+      return bad(where,
+                 "a rename in " + context + " needs \"from\" and \"to\"");
+    class_rename r;
+    if (auto err = read_member(item, where, "from", r.from))
+      return err;
+    if (auto err = read_member(item, where, "to", r.to))
+      return err;
+    out.renamed_classes.push_back(std::move(r));
+  }
   return caf::none;
 }
 
-caf::error read_migration(const json_value& x, const std::string& script,
-                          migration& out) {
-  if (auto err = expect(x, json_value::kind::object, "a migration"))
+caf::error read_migration(const json& x, const std::string& path,
+                          const std::string& script, migration& out) {
+  if (auto err = expect(x, json::value_t::object, path, "a migration"))
     return err;
-  auto* tag = x.find("tag");
-  if (tag == nullptr)
-    return bad(x, "a migration needs a \"tag\"");
-  if (auto err = read_string(*tag, "\"tag\"", out.tag))
+  if (!x.contains("tag"))
+    return bad(path, "a migration needs a \"tag\"");
+  if (auto err = read_member(x, path, "tag", out.tag))
     return err;
-  auto context = "migration \"" + out.tag + "\"";
+  auto context = "migration " + detail::echo(out.tag);
   if (auto err =
           only(x, {"tag", "new_classes", "renamed_classes", "deleted_classes"},
-               context))
+               context, path))
     return err;
-  if (auto* xs = x.find("new_classes")) {
-    if (auto err = expect(*xs, json_value::kind::array, "new_classes"))
+  auto news = array_member(x, path, "new_classes");
+  if (!news)
+    return std::move(news.error());
+  for (size_t i = 0; *news != nullptr && i < (*news)->size(); ++i) {
+    class_definition def;
+    auto where = item_path(member_path(path, "new_classes"), i);
+    if (auto err = read_new_class((**news)[i], where, context, script, def))
       return err;
-    for (auto& item : xs->items) {
-      class_definition def;
-      if (auto err = read_new_class(item, context, script, def))
-        return err;
-      out.new_classes.push_back(std::move(def));
-    }
+    out.new_classes.push_back(std::move(def));
   }
-  if (auto* xs = x.find("renamed_classes")) {
-    if (auto err = expect(*xs, json_value::kind::array, "renamed_classes"))
+  auto renames = array_member(x, path, "renamed_classes");
+  if (!renames)
+    return std::move(renames.error());
+  if (*renames != nullptr)
+    if (auto err = read_renames(**renames, member_path(path, "renamed_classes"),
+                                context, out))
       return err;
-    for (auto& item : xs->items) {
-      if (auto err = expect(item, json_value::kind::object,
-                            "an entry of renamed_classes"))
-        return err;
-      if (auto err = only(item, {"from", "to"}, context))
-        return err;
-      auto* from = item.find("from");
-      auto* to = item.find("to");
-      if (from == nullptr || to == nullptr)
-        return bad(item,
-                   "a rename in " + context + " needs \"from\" and \"to\"");
-      class_rename r;
-      if (auto err = read_string(*from, "\"from\"", r.from))
-        return err;
-      if (auto err = read_string(*to, "\"to\"", r.to))
-        return err;
-      out.renamed_classes.push_back(std::move(r));
-    }
-  }
-  if (auto* xs = x.find("deleted_classes")) {
-    if (auto err = expect(*xs, json_value::kind::array, "deleted_classes"))
+  auto deletes = array_member(x, path, "deleted_classes");
+  if (!deletes)
+    return std::move(deletes.error());
+  for (size_t i = 0; *deletes != nullptr && i < (*deletes)->size(); ++i) {
+    std::string name;
+    auto where = item_path(member_path(path, "deleted_classes"), i);
+    if (auto err = read_string((**deletes)[i], where,
+                               "an entry of deleted_classes", name))
       return err;
-    for (auto& item : xs->items) {
-      std::string name;
-      if (auto err = read_string(item, "an entry of deleted_classes", name))
-        return err;
-      out.deleted_classes.push_back(std::move(name));
-    }
+    out.deleted_classes.push_back(std::move(name));
   }
   return caf::none;
 }
 
 } // namespace
 
-caf::expected<std::vector<migration>> parse_migrations(std::string_view json) {
-  auto doc = detail::parse_json(json);
+caf::expected<std::vector<migration>> parse_migrations(std::string_view text) {
+  auto doc = detail::parse_strict_json(text, max_depth);
   if (!doc)
-    return std::move(doc.error());
-  const json_value* list = &*doc;
+    return make_error(errc::invalid_argument,
+                      "migrations: " + message_of(doc.error()));
+  const json* list = &*doc;
+  std::string path;
   std::string script;
   if (doc->is_object()) {
-    if (auto err = only(*doc, {"script", "migrations"}, "the file"))
+    if (auto err = only(*doc, {"script", "migrations"}, "the file", path))
       return err;
-    if (auto* s = doc->find("script"))
-      if (auto err = read_string(*s, "\"script\"", script))
-        return err;
-    list = doc->find("migrations");
-    if (list == nullptr)
-      return bad(*doc, "the file needs a \"migrations\" array");
+    if (auto err = read_member(*doc, path, "script", script))
+      return err;
+    auto i = doc->find("migrations");
+    if (i == doc->end())
+      return bad(path, "the file needs a \"migrations\" array");
+    list = &*i;
+    path = "migrations";
   }
-  if (auto err = expect(*list, json_value::kind::array, "the migrations"))
+  if (auto err = expect(*list, json::value_t::array, path, "the migrations"))
     return err;
   std::vector<migration> result;
-  for (auto& item : list->items) {
+  for (size_t i = 0; i < list->size(); ++i) {
     migration m;
-    if (auto err = read_migration(item, script, m))
+    if (auto err = read_migration((*list)[i], item_path(path, i), script, m))
       return err;
     result.push_back(std::move(m));
   }

@@ -6,8 +6,8 @@
 
 #include "durable/errc.hpp"
 #include "durable/hex.hpp"
-#include "durable/json.hpp"
 #include "registry_format.hpp"
+#include "strict_json.hpp"
 
 namespace durable {
 
@@ -104,42 +104,46 @@ caf::expected<applied_migration> decode_applied(std::string_view tag,
 
 // -- JSON ---------------------------------------------------------------------
 
+namespace {
+
+nlohmann::ordered_json record_json(const namespace_record& x) {
+  return {{"id", x.id},
+          {"name", x.name},
+          {"script", x.script},
+          {"class", x.class_name}};
+}
+
+} // namespace
+
 std::string to_json(const namespace_record& x) {
-  std::string out = "{\"id\":";
-  out += json_quote(x.id);
-  out += ",\"name\":";
-  out += json_quote(x.name);
-  out += ",\"script\":";
-  out += json_quote(x.script);
-  out += ",\"class\":";
-  out += json_quote(x.class_name);
-  out += '}';
-  return out;
+  return detail::dump_json(record_json(x));
 }
 
 std::string to_json(const namespace_list& x) {
-  std::string out = "{\"result\":[";
-  for (size_t i = 0; i < x.result.size(); ++i) {
-    if (i > 0)
-      out += ',';
-    out += to_json(x.result[i]);
-  }
+  auto result = nlohmann::ordered_json::array();
+  for (auto& rec : x.result)
+    result.push_back(record_json(rec));
   auto& info = x.result_info;
-  out += "],\"result_info\":{\"page\":" + std::to_string(info.page) +
-         ",\"per_page\":" + std::to_string(info.per_page) +
-         ",\"count\":" + std::to_string(info.count) +
-         ",\"total_count\":" + std::to_string(info.total_count) +
-         "},\"success\":true,\"errors\":[],\"messages\":[]}";
-  return out;
+  nlohmann::ordered_json doc{{"result", std::move(result)},
+                             {"result_info",
+                              {{"page", info.page},
+                               {"per_page", info.per_page},
+                               {"count", info.count},
+                               {"total_count", info.total_count}}},
+                             {"success", true},
+                             {"errors", nlohmann::ordered_json::array()},
+                             {"messages", nlohmann::ordered_json::array()}};
+  return detail::dump_json(doc);
 }
 
 std::string to_json_error(const caf::error& err) {
-  std::string out = "{\"result\":null,\"success\":false,\"errors\":[{\"code\":";
-  out += std::to_string(static_cast<int>(err.code()));
-  out += ",\"message\":";
-  out += json_quote(message_of(err));
-  out += "}],\"messages\":[]}";
-  return out;
+  nlohmann::ordered_json doc{{"result", nullptr},
+                             {"success", false},
+                             {"errors",
+                              {{{"code", static_cast<int>(err.code())},
+                                {"message", message_of(err)}}}},
+                             {"messages", nlohmann::ordered_json::array()}};
+  return detail::dump_json(doc);
 }
 
 // -- constructors -------------------------------------------------------------

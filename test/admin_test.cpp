@@ -14,6 +14,8 @@
 #include <functional>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "durable/errc.hpp"
 #include "durable/namespace_registry.hpp"
 #include "process.hpp"
@@ -140,6 +142,17 @@ BOOST_AUTO_TEST_CASE(reads_a_data_directory_a_deployment_holds) {
   BOOST_CHECK_EQUAL(eu.code, 0);
   BOOST_CHECK(contains(eu.out, "\"id\":\"" + p.bob_hex + "\""));
   BOOST_CHECK(contains(eu.out, "\"jurisdiction\":\"eu\""));
+  // Names are bytes: what is not UTF-8 shows as U+FFFD in --json output.
+  auto odd =
+      p.run({"id", "from-name", "stash", "caf\xff\x01\xc3\xa9", "--json"});
+  BOOST_CHECK_EQUAL(odd.code, 0);
+  auto odd_doc = nlohmann::json::parse(odd.out, nullptr, false);
+  BOOST_REQUIRE_MESSAGE(odd_doc.is_object(), odd.out);
+  BOOST_CHECK_EQUAL(odd_doc["name"].get<std::string>(),
+                    "caf\xef\xbf\xbd\x01\xc3\xa9");
+  BOOST_CHECK_EQUAL(
+      odd_doc["id"].get<std::string>() + "\n",
+      p.run({"id", "from-name", "stash", "caf\xff\x01\xc3\xa9"}).out);
   BOOST_CHECK_EQUAL(
       p.run({"id", "from-name", "stash", "x", "--jurisdiction", "mars"}).code,
       2);

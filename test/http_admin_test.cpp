@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <caf/all.hpp>
+#include <nlohmann/json.hpp>
 
 #include "durable/config.hpp"
 #include "durable/deployment.hpp"
@@ -171,6 +172,30 @@ BOOST_AUTO_TEST_CASE(bad_parameters_get_400_in_the_envelope) {
   r = get(c, "/admin/namespaces?per_page=1");
   BOOST_CHECK_EQUAL(r.result_int(), 200);
   BOOST_CHECK_EQUAL(r.body(), fx.expected_page(1, 1));
+}
+
+BOOST_AUTO_TEST_CASE(error_bodies_stay_json_for_any_bytes) {
+  fixture fx;
+  client c{fx.srv.port()};
+  // Targets may carry bytes that are not UTF-8: the JSON bodies that quote
+  // them replace those with U+FFFD (a strict writer would throw instead).
+  auto r = get(c, "/admin/caf\xff\xc3");
+  BOOST_CHECK_EQUAL(r.result_int(), 404);
+  auto doc = nlohmann::json::parse(r.body(), nullptr, false);
+  BOOST_REQUIRE_MESSAGE(doc.is_object(), r.body());
+  BOOST_CHECK_EQUAL(doc["errors"][0]["message"].get<std::string>(),
+                    "no admin route \"/admin/caf\xef\xbf\xbd\xef\xbf\xbd\": "
+                    "use GET /admin/namespaces");
+  r = get(c, "/caf\xff/alice");
+  BOOST_CHECK_EQUAL(r.result_int(), 404);
+  doc = nlohmann::json::parse(r.body(), nullptr, false);
+  BOOST_REQUIRE_MESSAGE(doc.is_object(), r.body());
+  BOOST_CHECK_EQUAL(doc["error"].get<std::string>(),
+                    "no binding named \"caf\xef\xbf\xbd\"");
+  // The members keep their order.
+  BOOST_CHECK_EQUAL(r.body().find("{\"error\":"), 0u);
+  BOOST_CHECK(r.body().find("\"retryable\":false,\"overloaded\":false,"
+                            "\"remote\":false}") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(admin_segment_is_reserved_only_when_served) {

@@ -142,9 +142,9 @@ struct fixture {
 inline std::string error_body(const std::string& text, bool retryable = false,
                               bool overloaded = false, bool remote = false) {
   auto flag = [](bool x) { return x ? "true" : "false"; };
-  return "{\"error\": \"" + text + "\", \"retryable\": " + flag(retryable) +
-         ", \"overloaded\": " + flag(overloaded) +
-         ", \"remote\": " + flag(remote) + "}";
+  return "{\"error\":\"" + text + "\",\"retryable\":" + flag(retryable) +
+         ",\"overloaded\":" + flag(overloaded) + ",\"remote\":" + flag(remote) +
+         "}";
 }
 
 /// Waits (bounded) until `pred` holds; returns whether it does.

@@ -58,7 +58,7 @@ void open_loop(uint16_t port, int connections, int per_connection,
         if (r->result_int() == 200)
           ++result.ok;
         else if (r->result_int() == 503 &&
-                 r->body().find("\"overloaded\": true") != std::string::npos)
+                 r->body().find("\"overloaded\":true") != std::string::npos)
           ++result.overloaded;
         else
           ++result.other;

@@ -67,8 +67,10 @@ struct migration_result {
 ///  "deleted_classes": ["gone"]}
 /// ```
 /// Unknown members are errors (they are likely typos); so is
-/// `new_sqlite_classes` (storage here is key-value on LMDB). Errors are
-/// `errc::invalid_argument` naming the place.
+/// `new_sqlite_classes` (storage here is key-value on LMDB). So is a member
+/// name twice in one object, and nesting deeper than 64 levels. Errors are
+/// `errc::invalid_argument` naming the place: line and column for what is
+/// not JSON, the path (`migrations[1].renamed_classes[0].to`) otherwise.
 caf::expected<std::vector<migration>> parse_migrations(std::string_view json);
 
 } // namespace durable

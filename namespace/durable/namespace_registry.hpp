@@ -54,7 +54,9 @@ struct applied_migration {
   int64_t time_ms = 0;
 };
 
-/// `{"id": ..., "name": ..., "script": ..., "class": ...}`.
+/// `{"id": ..., "name": ..., "script": ..., "class": ...}`. In this and the
+/// envelopes below, bytes of names that are not valid UTF-8 become U+FFFD, so
+/// the text is always JSON; members keep the order shown.
 std::string to_json(const namespace_record& x);
 
 /// The REST API's envelope: `{"result": [...], "result_info": {"page",
