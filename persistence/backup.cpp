@@ -138,51 +138,48 @@ caf::expected<backup_manifest> make_backup(storage_engine& engine,
                       "data directory '" + engine.options().data_dir +
                           "' holds no storage environment: nothing to back "
                           "up");
-  auto staged = make_staging_dir(target, "partial");
-  if (!staged)
-    return std::move(staged.error());
-  auto fail = [&](caf::error err) -> caf::expected<backup_manifest> {
-    remove_tree(*staged);
-    return err;
-  };
+  auto staging = staging_dir::make(target, "partial");
+  if (!staging)
+    return std::move(staging.error());
+  auto& staged = staging->path();
   backup_manifest m;
   m.format = backup_format;
   m.source = engine.options().data_dir;
   for (auto j : envs) {
     auto name = std::string{storage_name(j)};
-    auto dir = env_dir(*staged, name);
+    auto dir = env_dir(staged, name);
     if (auto err = make_dir(dir))
-      return fail(std::move(err));
+      return err;
     auto path = dir + '/' + std::string{data_file};
     auto bytes = engine.copy_environment(j, path);
     if (!bytes)
-      return fail(std::move(bytes.error()));
+      return std::move(bytes.error());
     // The copy must be a file the server would accept.
     if (auto err = check_data_file(name, dir))
-      return fail(std::move(err));
+      return err;
     uint64_t hashed = 0;
     auto sum = file_sha256(path, hashed);
     if (!sum)
-      return fail(std::move(sum.error()));
+      return std::move(sum.error());
     if (auto err = sync_dir(dir))
-      return fail(std::move(err));
+      return err;
     m.environments.push_back(name);
     m.files.push_back({name + '/' + std::string{data_file}, hashed, *sum});
   }
   for (auto& [name, from] : opts.extra_files) {
     uint64_t bytes = 0;
-    auto sum = copy_file(from, *staged + '/' + name, bytes);
+    auto sum = copy_file(from, staged + '/' + name, bytes);
     if (!sum)
-      return fail(std::move(sum.error()));
+      return std::move(sum.error());
     m.files.push_back({name, bytes, *sum});
   }
   m.created_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();
-  if (auto err = write_file(*staged + '/' + backup_manifest_name, to_json(m)))
-    return fail(std::move(err));
-  if (auto err = commit_dir(*staged, target))
-    return fail(std::move(err));
+  if (auto err = write_file(staged + '/' + backup_manifest_name, to_json(m)))
+    return err;
+  if (auto err = staging->commit())
+    return err;
   return m;
 }
 
@@ -236,43 +233,40 @@ caf::expected<backup_manifest> restore_backup(const std::string& backup_dir,
   auto m = verify_backup(backup_dir);
   if (!m)
     return m;
-  auto staged = make_staging_dir(data_dir, "restore");
-  if (!staged)
-    return std::move(staged.error());
-  auto fail = [&](caf::error err) -> caf::expected<backup_manifest> {
-    remove_tree(*staged);
-    return err;
-  };
+  auto staging = staging_dir::make(data_dir, "restore");
+  if (!staging)
+    return std::move(staging.error());
+  auto& staged = staging->path();
   for (auto& env : m->environments)
-    if (auto err = make_dir(env_dir(*staged, env)))
-      return fail(std::move(err));
+    if (auto err = make_dir(env_dir(staged, env)))
+      return err;
   for (auto& f : m->files) {
-    auto to = *staged + '/' + f.path;
+    auto to = staged + '/' + f.path;
     uint64_t bytes = 0;
     auto sum = copy_file(backup_dir + '/' + f.path, to, bytes);
     if (!sum)
-      return fail(std::move(sum.error()));
+      return std::move(sum.error());
     // The backup may change between the check and the copy.
     if (bytes != f.bytes || *sum != f.sha256)
-      return fail(damaged(backup_dir, "file '" + backup_dir + '/' + f.path +
-                                          "' changed while it was restored"));
+      return damaged(backup_dir, "file '" + backup_dir + '/' + f.path +
+                                     "' changed while it was restored");
   }
   for (auto& env : m->environments) {
-    auto dir = env_dir(*staged, env);
+    auto dir = env_dir(staged, env);
     if (auto err = check_data_file(env, dir))
-      return fail(std::move(err));
+      return err;
     // A restored environment was initialised: a data file lost later must
     // be an error, not a new, empty environment.
     if (auto err = write_file(dir + '/' + std::string{initialised_marker}, ""))
-      return fail(std::move(err));
+      return err;
     if (auto err = sync_dir(dir))
-      return fail(std::move(err));
+      return err;
   }
   if (check)
-    if (auto err = check(*staged))
-      return fail(std::move(err));
-  if (auto err = commit_dir(*staged, data_dir))
-    return fail(std::move(err));
+    if (auto err = check(staged))
+      return err;
+  if (auto err = staging->commit())
+    return err;
   return m;
 }
 

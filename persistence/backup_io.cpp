@@ -158,20 +158,33 @@ caf::error check_empty_target(const std::string& target, const char* role) {
   return caf::none;
 }
 
-caf::expected<std::string> make_staging_dir(const std::string& target,
-                                            const char* kind) {
+caf::expected<staging_dir> staging_dir::make(const std::string& target,
+                                             const char* kind) {
   auto tmpl =
       parent_of(target) + "/." + base_of(target) + "." + kind + "-XXXXXX";
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
   if (::mkdtemp(buf.data()) == nullptr)
     return backup_os_error("create directory", tmpl, errno);
-  return std::string{buf.data()};
+  return staging_dir{buf.data(), target};
 }
 
-void remove_tree(const std::string& path) noexcept {
-  std::error_code ec;
-  std::filesystem::remove_all(path, ec);
+staging_dir::staging_dir(std::string path, std::string target)
+    : path_(std::move(path)), target_(std::move(target)) {
+  // nop
+}
+
+staging_dir::staging_dir(staging_dir&& other) noexcept
+    : path_(std::move(other.path_)), target_(std::move(other.target_)) {
+  other.path_.clear();
+}
+
+staging_dir::~staging_dir() {
+  // Best effort: cleaning up after a failure must not hide the failure.
+  if (!path_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
 }
 
 caf::error make_dir(const std::string& path) {
@@ -180,22 +193,42 @@ caf::error make_dir(const std::string& path) {
   return caf::none;
 }
 
-caf::expected<std::string> file_sha256(const std::string& path,
-                                       uint64_t& bytes) {
+namespace {
+
+// Opens the regular file `path` for reading (never blocking on a FIFO);
+// its size in `size`.
+caf::expected<int> open_regular(const std::string& path, uint64_t& size) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     return backup_os_error("open", path, errno);
-  fd_guard guard{fd};
   struct stat st;
-  if (::fstat(fd, &st) != 0)
-    return backup_os_error("stat", path, errno);
-  if (!S_ISREG(st.st_mode))
+  if (::fstat(fd, &st) != 0) {
+    auto err = backup_os_error("stat", path, errno);
+    ::close(fd);
+    return err;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
     return make_error(errc::storage_failure,
                       "backup: '" + path + "' is not a regular file");
+  }
+  size = static_cast<uint64_t>(st.st_size);
+  return fd;
+}
+
+// Reads `from` to its end and returns its SHA-256; with `out >= 0`, also
+// writes what it reads there (`to` names it in errors).
+caf::expected<std::string> hash_file(const std::string& from, int out,
+                                     const std::string& to, uint64_t& bytes) {
+  uint64_t size = 0;
+  auto in = open_regular(from, size);
+  if (!in)
+    return std::move(in.error());
+  fd_guard guard{*in};
   sha256 hash;
-  auto err = pump(fd, path, bytes, [&](const char* data, size_t n) {
+  auto err = pump(*in, from, bytes, [&](const char* data, size_t n) {
     hash.update(data, n);
-    return caf::error{};
+    return out >= 0 ? write_all(out, to, data, n) : caf::error{};
   });
   if (err)
     return err;
@@ -205,34 +238,22 @@ caf::expected<std::string> file_sha256(const std::string& path,
   return result;
 }
 
+} // namespace
+
+caf::expected<std::string> file_sha256(const std::string& path,
+                                       uint64_t& bytes) {
+  return hash_file(path, -1, {}, bytes);
+}
+
 caf::expected<std::string> copy_file(const std::string& from,
                                      const std::string& to, uint64_t& bytes) {
-  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (in < 0)
-    return backup_os_error("open", from, errno);
-  fd_guard in_guard{in};
-  struct stat st;
-  if (::fstat(in, &st) != 0)
-    return backup_os_error("stat", from, errno);
-  if (!S_ISREG(st.st_mode))
-    return make_error(errc::storage_failure,
-                      "backup: '" + from + "' is not a regular file");
   int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (out < 0)
     return backup_os_error("create", to, errno);
-  fd_guard out_guard{out};
-  sha256 hash;
-  auto err = pump(in, from, bytes, [&](const char* data, size_t n) {
-    hash.update(data, n);
-    return write_all(out, to, data, n);
-  });
-  if (err)
-    return err;
-  if (::fsync(out) != 0)
+  fd_guard guard{out};
+  auto result = hash_file(from, out, to, bytes);
+  if (result && ::fsync(out) != 0)
     return backup_os_error("sync", to, errno);
-  auto result = hash.hex();
-  if (result.empty())
-    return hash_failure();
   return result;
 }
 
@@ -250,21 +271,17 @@ caf::error write_file(const std::string& path, const std::string& content) {
 
 caf::expected<std::string> read_small_file(const std::string& path,
                                            size_t max) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0)
-    return backup_os_error("open", path, errno);
-  fd_guard guard{fd};
-  struct stat st;
-  if (::fstat(fd, &st) != 0)
-    return backup_os_error("stat", path, errno);
-  if (!S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) > max)
+  uint64_t size = 0;
+  auto fd = open_regular(path, size);
+  if (!fd)
+    return std::move(fd.error());
+  fd_guard guard{*fd};
+  if (size > max)
     return make_error(errc::storage_failure,
-                      "backup: '" + path +
-                          "' is not a regular file of at most " +
+                      "backup: '" + path + "' is larger than " +
                           std::to_string(max) + " bytes");
   std::string result;
-  uint64_t bytes = 0;
-  auto err = pump(fd, path, bytes, [&](const char* data, size_t n) {
+  auto err = pump(*fd, path, size, [&](const char* data, size_t n) {
     if (result.size() + n > max)
       return make_error(errc::storage_failure,
                         "backup: '" + path + "' grew while being read");
@@ -286,20 +303,21 @@ caf::error sync_dir(const std::string& dir) {
   return caf::none;
 }
 
-caf::error commit_dir(const std::string& staged, const std::string& target) {
-  if (auto err = sync_dir(staged))
+caf::error staging_dir::commit() {
+  if (auto err = sync_dir(path_))
     return err;
   // rename(2) replaces an empty directory atomically and fails on a
   // non-empty one: a target filled meanwhile is never overwritten.
-  if (::rename(staged.c_str(), target.c_str()) != 0) {
+  if (::rename(path_.c_str(), target_.c_str()) != 0) {
     if (errno == ENOTEMPTY || errno == EEXIST)
       return make_error(errc::invalid_argument,
-                        "'" + target +
+                        "'" + target_ +
                             "' was filled by someone else meanwhile; "
                             "nothing was written into it");
-    return backup_os_error("rename into place", target, errno);
+    return backup_os_error("rename into place", target_, errno);
   }
-  return sync_dir(parent_of(target));
+  path_.clear();
+  return sync_dir(parent_of(target_));
 }
 
 } // namespace durable::detail

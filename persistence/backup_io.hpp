@@ -20,15 +20,30 @@ caf::error backup_os_error(const char* what, const std::string& path, int err);
 /// target"). Its parent directory must exist.
 caf::error check_empty_target(const std::string& target, const char* role);
 
-/// Creates a fresh directory `.<name of target>.<kind>-XXXXXX` beside
-/// `target` (mode 0700), on the same file system so that it can be renamed
-/// onto `target`.
-caf::expected<std::string> make_staging_dir(const std::string& target,
-                                            const char* kind);
+/// A fresh directory `.<name of target>.<kind>-XXXXXX` beside `target`
+/// (mode 0700, on the same file system so that it can be renamed onto
+/// `target`), removed with everything in it unless committed.
+class staging_dir {
+public:
+  static caf::expected<staging_dir> make(const std::string& target,
+                                         const char* kind);
 
-/// Removes `path` and everything below it (best effort: cleanup after a
-/// failure must not hide the failure).
-void remove_tree(const std::string& path) noexcept;
+  staging_dir(staging_dir&& other) noexcept;
+  staging_dir& operator=(staging_dir&&) = delete;
+  ~staging_dir();
+
+  const std::string& path() const noexcept { return path_; }
+
+  /// Syncs the directory and renames it onto the target (which must not
+  /// exist or be an empty directory), then syncs their parent.
+  caf::error commit();
+
+private:
+  staging_dir(std::string path, std::string target);
+
+  std::string path_; ///< Empty once committed or moved from.
+  std::string target_;
+};
 
 /// Creates directory `path` (mode 0700).
 caf::error make_dir(const std::string& path);
@@ -50,9 +65,5 @@ caf::expected<std::string> read_small_file(const std::string& path, size_t max);
 
 /// fsyncs directory `dir`.
 caf::error sync_dir(const std::string& dir);
-
-/// Renames the synced `staged` directory onto `target` (which does not
-/// exist or is an empty directory) and syncs their parent.
-caf::error commit_dir(const std::string& staged, const std::string& target);
 
 } // namespace durable::detail
