@@ -398,6 +398,12 @@ BOOST_AUTO_TEST_CASE(damaged_backups_are_refused) {
       auto dir = copy_of_good("damaged" + std::to_string(n));
       auto target = c.path("restored" + std::to_string(n++));
       d.apply(dir);
+      // The library's check on its own, then the tool.
+      auto verified = durable::verify_backup(dir);
+      BOOST_CHECK_MESSAGE(
+          !verified &&
+              contains(durable::message_of(verified.error()), d.expected),
+          (verified ? "accepted" : durable::message_of(verified.error())));
       res = c.run({"restore", dir, target});
       BOOST_CHECK_EQUAL(res.code, d.code);
       BOOST_CHECK_MESSAGE(contains(res.err, d.expected), res.err);
