@@ -157,6 +157,11 @@ std::string usage_text() {
     auto line = "  " + cmd.name();
     for (auto& p : cmd.params)
       line += ' ' + p;
+    caf::config_option_set own;
+    cmd.options(own);
+    for (auto& opt : own)
+      line += " [--" + str(opt.long_name()) +
+              (opt.is_flag() ? "]" : "=<" + str(opt.type_name()) + ">]");
     text += line + "\n      " + cmd.summary + "\n";
   }
   caf::config_option_set set;
