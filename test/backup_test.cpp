@@ -555,3 +555,48 @@ BOOST_AUTO_TEST_CASE(backups_are_compacted_and_taken_beside_a_deployment) {
   BOOST_CHECK(
       durable::restore_backup(fx.dir.path + "/b2", fx.dir.path + "/restored2"));
 }
+
+BOOST_AUTO_TEST_CASE(a_backup_killed_midway_is_never_taken_for_a_whole_one) {
+  test::fixture fx;
+  auto data = fx.dep.settings().data_dir;
+  auto ns = fx.bind<bulk>("bulk");
+  // About 16 MB to copy, hash and check: a backup takes a while.
+  for (int i = 0; i < 16; ++i)
+    BOOST_REQUIRE(*ns.get_by_name("big-" + std::to_string(i))
+                       .call(30s, fill_atom::value, int32_t{10}));
+  size_t whole = 0, cut = 0;
+  for (int round = 0; round < 8; ++round) {
+    auto target = fx.dir.path + "/b" + std::to_string(round);
+    FILE* out = nullptr;
+    auto pid = test::spawn_piped(
+        {ADMIN_BINARY, "--data-dir", data, "backup", target}, out);
+    BOOST_REQUIRE(pid > 0);
+    // Kill points spread over the backup's run (none of them asserted).
+    ::usleep(static_cast<useconds_t>(round * round * 5000));
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    std::fclose(out);
+    if (std::filesystem::exists(target)) {
+      // Renamed into place: whole, and it says so.
+      ++whole;
+      auto m = durable::verify_backup(target);
+      BOOST_CHECK_MESSAGE(m, (m ? "" : durable::message_of(m.error())));
+    } else {
+      ++cut;
+    }
+    // Whatever a killed backup left is hidden and refused as incomplete.
+    for (auto& e : std::filesystem::directory_iterator{fx.dir.path}) {
+      auto name = e.path().filename().string();
+      if (name.rfind(".b" + std::to_string(round) + ".partial-", 0) != 0)
+        continue;
+      auto m = durable::verify_backup(e.path().string());
+      BOOST_CHECK(!m && contains(durable::message_of(m.error()),
+                                 "is not a complete backup"));
+      auto res = admin(fx.dir.path,
+                       {"restore", e.path().string(), fx.dir.path + "/never"});
+      BOOST_CHECK_EQUAL(res.code, 2);
+      BOOST_CHECK(!std::filesystem::exists(fx.dir.path + "/never"));
+    }
+  }
+  BOOST_TEST_MESSAGE(whole << " backups completed, " << cut << " cut short");
+}
