@@ -31,6 +31,7 @@
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
+#include "../test/test_pki.hpp"
 #include "durable/cluster_node.hpp"
 #include "durable/cluster_settings.hpp"
 #include "durable/config.hpp"
@@ -75,22 +76,9 @@ inline uint16_t unused_port() {
 /// for each of `names`.
 inline void make_pki(const std::string& dir,
                      const std::vector<std::string>& names) {
-  auto run = [](const std::string& cmd) {
-    if (std::system((cmd + " >/dev/null 2>&1").c_str()) != 0)
-      throw std::runtime_error("openssl failed: " + cmd);
-  };
-  run("mkdir -p '" + dir + "'");
-  auto ca = "'" + dir + "/ca";
-  run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bench-ca "
-      "-keyout " +
-      ca + ".key' -out " + ca + ".pem'");
-  for (auto& name : names) {
-    auto base = "'" + dir + "/" + name;
-    run("openssl req -newkey rsa:2048 -nodes -subj /CN=" + name + " -keyout " +
-        base + ".key' -out " + base + ".csr'");
-    run("openssl x509 -req -in " + base + ".csr' -CA " + ca + ".pem' -CAkey " +
-        ca + ".key' -CAcreateserial -days 2 -out " + base + ".pem'");
-  }
+  durable::test::test_pki pki{dir, "ca"};
+  for (auto& name : names)
+    pki.issue(name);
 }
 
 /// One node of the catalog: name, number and region.

@@ -29,6 +29,7 @@
 
 #include "http_client.hpp"
 #include "process.hpp"
+#include "test_pki.hpp"
 
 #ifndef COUNTER_SERVER_BINARY
 #error "COUNTER_SERVER_BINARY must name the counter_server example"
@@ -132,40 +133,6 @@ private:
   int listener_;
   uint16_t port_;
   std::vector<int> fillers_;
-};
-
-/// A CA and certificates signed by it, in `dir`.
-class test_pki {
-public:
-  test_pki(std::string dir, std::string ca) : dir_(std::move(dir)) {
-    std::filesystem::create_directories(dir_);
-    ca_ = dir_ + "/" + ca;
-    shell("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=" + ca +
-          " -keyout " + ca_ + ".key -out " + ca_ + ".pem");
-  }
-
-  /// Makes `name`.pem and `name`.key signed by this CA.
-  void issue(const std::string& name) const {
-    auto base = dir_ + "/" + name;
-    shell("openssl req -newkey rsa:2048 -nodes -subj /CN=" + name +
-          " -keyout " + base + ".key -out " + base + ".csr");
-    shell("openssl x509 -req -in " + base + ".csr -CA " + ca_ + ".pem -CAkey " +
-          ca_ + ".key -CAcreateserial -days 2 -out " + base + ".pem");
-  }
-
-  std::string ca_file() const { return ca_ + ".pem"; }
-
-  std::string cert(const std::string& name) const {
-    return dir_ + "/" + name + ".pem";
-  }
-
-  std::string key(const std::string& name) const {
-    return dir_ + "/" + name + ".key";
-  }
-
-private:
-  std::string dir_;
-  std::string ca_;
 };
 
 struct node_spec {

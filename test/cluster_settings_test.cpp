@@ -15,6 +15,7 @@
 #include "durable/cluster_settings.hpp"
 #include "durable/config.hpp"
 #include "durable/errc.hpp"
+#include "test_pki.hpp"
 
 using namespace durable;
 using namespace durable::cluster;
@@ -28,18 +29,9 @@ struct pki {
     dir = (std::filesystem::temp_directory_path() /
            ("durable-tls-" + std::to_string(::getpid())))
               .string();
-    std::filesystem::create_directories(dir);
-    run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=ca "
-        "-keyout " +
-        dir + "/ca.key -out " + dir + "/ca.pem");
-    for (auto name : {"a", "b"}) {
-      auto base = dir + "/" + name;
-      run("openssl req -newkey rsa:2048 -nodes -subj /CN=" + std::string{name} +
-          " -keyout " + base + ".key -out " + base + ".csr");
-      run("openssl x509 -req -in " + base + ".csr -CA " + dir +
-          "/ca.pem -CAkey " + dir + "/ca.key -CAcreateserial -days 2 -out " +
-          base + ".pem");
-    }
+    durable::test::test_pki certs{dir, "ca"};
+    certs.issue("a");
+    certs.issue("b");
     std::ofstream{dir + "/garbage.pem"} << "not a PEM file\n";
     std::ofstream{dir + "/catalog.json"} << R"({"cluster": "t", "nodes": [
               {"name": "a", "number": 1, "basp": "127.0.0.1:7001",
@@ -48,10 +40,6 @@ struct pki {
   }
 
   ~pki() { std::filesystem::remove_all(dir); }
-
-  static void run(const std::string& cmd) {
-    BOOST_REQUIRE(std::system((cmd + " >/dev/null 2>&1").c_str()) == 0);
-  }
 
   /// The command line of node "a" with good files.
   std::vector<std::string> base_args() const {
