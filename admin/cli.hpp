@@ -29,17 +29,19 @@ enum exit_code : int {
   exit_busy = 4,    ///< a write needs the data directory a server holds
 };
 
-/// The parsed command line.
+/// The parsed command line (from the `caf::settings` CAF's parser filled).
 struct options {
   std::string data_dir = "durable-data";
-  std::string secret_file; ///< Empty: `<data_dir>/secret`.
+  bool data_dir_given = false; ///< --data-dir was on the command line
+  std::string secret_file;     ///< Empty: `<data_dir>/secret`.
   bool json = false;
   std::optional<int64_t> page;
   std::optional<int64_t> per_page;
   std::optional<int64_t> limit;     ///< object show: keys listed
   std::optional<int64_t> max_value; ///< object show: value bytes shown
   std::optional<std::string> jurisdiction;
-  bool by_name = false; ///< object show: the argument is a name
+  bool by_name = false;        ///< object show: the argument is a name
+  bool include_secret = false; ///< backup: copy the secret file too
   /// Positional arguments after the command words.
   std::vector<std::string> args;
 };
@@ -53,6 +55,8 @@ int id_check(const options& opts);
 int object_show(const options& opts);
 int stats(const options& opts);
 int secret_adopt(const options& opts);
+int backup(const options& opts);
+int restore(const options& opts);
 
 // -- helpers ------------------------------------------------------------------
 

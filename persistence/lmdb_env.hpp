@@ -134,6 +134,14 @@ public:
     }
   }
 
+  // -- copying ----------------------------------------------------------------
+
+  /// Writes a compacted copy of the environment's newest committed snapshot
+  /// (`mdb_env_copyfd2` with `MDB_CP_COMPACT`: one read transaction, free
+  /// pages left out) to `fd` from offset 0. Works beside a writer in another
+  /// process; in this process it delays map growth until it is done.
+  caf::error copy_compacted(int fd);
+
   // -- writing (commit writer thread only) ------------------------------------
 
   /// Doubles the map size, at most up to the maximum. Returns false when the

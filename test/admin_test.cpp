@@ -285,6 +285,38 @@ BOOST_AUTO_TEST_CASE(usage_errors_and_missing_inputs) {
   auto help = admin(p.work, {"--help"});
   BOOST_CHECK_EQUAL(help.code, 0);
   BOOST_CHECK(contains(help.out, "Exit codes"));
+  BOOST_CHECK(contains(help.out, "restore <backup> <data-dir>"));
+  // Options are CAF config options: CAF renders each command's list...
+  auto list_help = admin(p.work, {"namespaces", "list", "--help"});
+  BOOST_CHECK_EQUAL(list_help.code, 0);
+  BOOST_CHECK_MESSAGE(contains(list_help.out, "--per-page=<int64>") &&
+                          contains(list_help.out, "--data-dir=<string>"),
+                      list_help.out);
+  // ... and checks types and ranges; the errors say what is wrong.
+  auto usage = [&](std::vector<std::string> args, const std::string& text) {
+    auto res = admin(p.work, std::move(args));
+    BOOST_CHECK_EQUAL(res.code, 1);
+    BOOST_CHECK_MESSAGE(contains(res.err, text), res.err);
+  };
+  usage({"object", "show", "a", "b", "--limit=99999999999999999999"},
+        "option --limit: 99999999999999999999 is out of range for a 64-bit "
+        "integer");
+  usage({"object", "show", "a", "b", "--limit", "-99999999999999999999"},
+        "is out of range");
+  usage({"namespaces", "list", "--page", "x"},
+        "option --page needs a value of type int64, got 'x'");
+  usage({"namespaces", "list", "--page"}, "option --page needs a value");
+  usage({"stats", "--page", "2"}, "option --page does not apply to 'stats'");
+  usage({"stats", "--json=yes"}, "option --json takes no value");
+  usage({"stats", "--json", "--json"}, "option --json given twice");
+  usage({"stats", "--bogus"}, "unknown option --bogus");
+  usage({"--data-dir=", "stats"}, "option --data-dir needs a value");
+  usage({"stats", "extra"}, "'stats' takes 0 argument(s)");
+  // `--` ends the options: a name that starts with a dash.
+  auto dashed = admin(p.work, {"--data-dir", p.data, "id", "check", "--",
+                               "stash", "--not-an-option"});
+  BOOST_CHECK_EQUAL(dashed.code, 2);
+  BOOST_CHECK(contains(dashed.err, "no data directory"));
   // No data directory: reported, never created.
   auto missing = p.run({"stats"});
   BOOST_CHECK_EQUAL(missing.code, 2);

@@ -147,6 +147,16 @@ public:
   /// Returns the earliest committed alarm time of the environment of `j`.
   caf::expected<std::optional<int64_t>> next_alarm_time(jurisdiction j);
 
+  // -- backups ----------------------------------------------------------------
+
+  /// Writes a consistent, compacted copy of the environment of `j` (its
+  /// newest committed transaction, without free pages) to the new file
+  /// `path` (mode 0600; an existing file is an error) and syncs it. Works on
+  /// a read-only engine beside a running server. Returns the bytes written.
+  /// A missing environment is `errc::invalid_argument`.
+  caf::expected<uint64_t> copy_environment(jurisdiction j,
+                                           const std::string& path);
+
   // -- shutdown ---------------------------------------------------------------
 
   /// Completes everything submitted and stops all writers. Later submissions
