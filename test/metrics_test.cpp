@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 
 #include "http_client.hpp"
+#include "http_fixture.hpp"
 #include "test_objects.hpp"
 
 #include "durable/http_server.hpp"
@@ -30,6 +31,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using durable::test::client;
+using durable::test::has;
 
 // -- the object under test ----------------------------------------------------
 
@@ -38,10 +40,6 @@ using meter_api = caf::typed_actor<durable::fetch_signature>;
 std::atomic<int> sleeping{0};
 std::atomic<int> alarms_ran{0};
 std::atomic<int> alarm_throws{0};
-
-bool has(const std::string& url, const char* part) {
-  return url.find(part) != std::string::npos;
-}
 
 /// "/put" writes a key (one write set per request), "/sleep" blocks 300 ms,
 /// "/throw" throws, "/alarm" sets an alarm due at t=1000 whose handler
