@@ -100,8 +100,10 @@ public:
     if (rt_->broken_) {
       // Requests admitted before the reset learn of it, then the old
       // instance goes away; new ones already reach a fresh instance.
-      if (auto rp = answerable(self_); rp.pending())
+      if (auto rp = answerable(self_); rp.pending()) {
+        rt_->metrics_->count_error(rt_->broken_);
         rp.deliver(rt_->broken_);
+      }
       if (admitted)
         rt_->leave();
       rt_->quit_if_drained(self_);
@@ -175,9 +177,11 @@ private:
 
 object_runtime::object_runtime(object_storage storage,
                                std::shared_ptr<storage_engine> engine,
-                               queue_budget* budget) noexcept
+                               queue_budget* budget,
+                               object_metrics* metrics) noexcept
     : state_(0),
       budget_(budget),
+      metrics_(metrics != nullptr ? metrics : &object_metrics::unbound()),
       last_active_(clock::now().time_since_epoch().count()),
       storage_(std::move(storage)),
       engine_(std::move(engine)) {
@@ -209,8 +213,10 @@ object_runtime::admission object_runtime::admit(uint32_t max_queued) noexcept {
         return admission::node_overloaded;
       slot = true;
     }
-    if (state_.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel))
+    if (state_.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel)) {
+      metrics_->queued.add();
       return admission::admitted;
+    }
   }
 }
 
@@ -255,9 +261,10 @@ void object_runtime::end_turn(caf::scheduled_actor* self, turn_reply* reply) {
       !gate_.closed(storage_.durable_seq())) {
     // Nothing to hold: output leaves now, from this worker.
     gate_.release_turn();
-    if (replying && reply->what == kind::failure)
+    if (replying && reply->what == kind::failure) {
+      metrics_->count_error(reply->err);
       rp.deliver(std::move(reply->err));
-    else if (replying && (!reply->msg.empty() || !rp.async()))
+    } else if (replying && (!reply->msg.empty() || !rp.async()))
       rp.deliver(std::move(reply->msg));
     if (!ws.empty())
       engine_->submit(std::move(ws), nullptr);
@@ -271,13 +278,21 @@ void object_runtime::end_turn(caf::scheduled_actor* self, turn_reply* reply) {
       gate_.hold_turn(caf::actor_cast<caf::strong_actor_ptr>(self), ws.seq());
   if (replying)
     out.set_reply(std::move(rp), std::move(reply->msg), std::move(reply->err));
-  engine_->submit(std::move(ws),
-                  [out = std::move(out)](const caf::error& err) mutable {
-                    if (err)
-                      out.fail(reset_error(err));
-                    else
-                      out.release();
-                  });
+  // The figures outlive the completion: `out` holds this object's actor, the
+  // actor its namespace, which owns them.
+  engine_->submit(std::move(ws), [out = std::move(out), metrics = metrics_](
+                                     const caf::error& err) mutable {
+    if (err) {
+      auto reset = reset_error(err);
+      if (out.replies())
+        metrics->count_error(reset);
+      out.fail(reset);
+    } else {
+      if (auto* failure = out.reply_error())
+        metrics->count_error(*failure);
+      out.release();
+    }
+  });
 }
 
 bool object_runtime::may_evict() noexcept {
@@ -295,6 +310,7 @@ void object_runtime::leave() noexcept {
     if (state_.compare_exchange_weak(cur, cur - 1, std::memory_order_acq_rel)) {
       if (budget_ != nullptr)
         budget_->give();
+      metrics_->queued.sub();
       return;
     }
   }
@@ -302,8 +318,11 @@ void object_runtime::leave() noexcept {
 
 void object_runtime::close_for_good() noexcept {
   auto prev = state_.exchange(closed_flag, std::memory_order_acq_rel);
-  if (budget_ != nullptr && (prev & count_mask) != 0)
-    budget_->give(prev & count_mask);
+  if ((prev & count_mask) != 0) {
+    if (budget_ != nullptr)
+      budget_->give(prev & count_mask);
+    metrics_->queued.sub(prev & count_mask);
+  }
 }
 
 void object_runtime::on_idle_check(caf::scheduled_actor* self,
@@ -313,8 +332,10 @@ void object_runtime::on_idle_check(caf::scheduled_actor* self,
     return;
   uint32_t expected = 0;
   if (state_.compare_exchange_strong(expected, closed_flag,
-                                     std::memory_order_acq_rel))
+                                     std::memory_order_acq_rel)) {
+    metrics_->evictions.inc();
     self->quit();
+  }
 }
 
 void object_runtime::drain(caf::scheduled_actor* self, caf::error reason) {
@@ -373,7 +394,10 @@ object_runtime::reject_unexpected(caf::scheduled_actor* self,
     self->drop_current_message_id();
     return caf::message{};
   }
-  return make_error(errc::unsupported_message);
+  auto err = make_error(errc::unsupported_message);
+  if (auto* rt = dynamic_cast<object_runtime*>(self))
+    rt->metrics_->count_error(err);
+  return err;
 }
 
 caf::behavior object_runtime::guard(caf::behavior user,

@@ -222,6 +222,10 @@ void connection::on_request() {
     return;
   }
   auto target = view(msg.target());
+  if (st_.metrics && is_metrics_target(target)) {
+    finish_here(metrics_response(st_, view(msg.method_string())));
+    return;
+  }
   if (st_.registry != nullptr && is_admin_target(target)) {
     finish_here(admin_response(*st_.registry, st_.views,
                                view(msg.method_string()), target));
@@ -375,6 +379,7 @@ void connection::build_response(detail::exchange& ex, bool keep_alive) {
   if (resp.status < 200 || resp.status > 599)
     resp = error_response(500, "object answered with invalid HTTP status " +
                                    std::to_string(resp.status));
+  st_.http.count_response(resp.status);
   out_ = response_type{};
   out_.version(ex.version);
   out_.result(resp.status);

@@ -34,6 +34,7 @@
 #include "durable/fetch.hpp"
 #include "durable/http_binding.hpp"
 #include "durable/http_server.hpp"
+#include "metrics.hpp"
 
 namespace durable::http {
 
@@ -102,6 +103,10 @@ struct server_state {
   const namespace_registry* registry = nullptr;
   /// More read-only views under `/admin/<name>` (see `serve_admin_view`).
   admin_views views;
+  /// Answers `/metrics` if set (see `server::serve_metrics`).
+  metrics_source metrics;
+  /// The server's own figures (responses by status, WebSockets).
+  http_metrics http;
   /// Requests sent to objects and not yet back on their connection (those
   /// of closed connections are forgotten, so not counted).
   std::atomic<size_t> in_flight{0};

@@ -16,7 +16,9 @@
 
 #include "admin.hpp"
 #include "connection.hpp"
+#include "durable/deployment.hpp"
 #include "durable/errc.hpp"
+#include "metrics.hpp"
 #include "routing.hpp"
 
 namespace durable::http {
@@ -166,7 +168,8 @@ caf::error server::bind_impl(std::string segment,
     return make_error(errc::invalid_argument, std::move(text));
   }
   if (d.st.bindings.count(segment) > 0 ||
-      (d.st.registry != nullptr && segment == admin_segment)) {
+      (d.st.registry != nullptr && segment == admin_segment) ||
+      (d.st.metrics && segment == metrics_segment)) {
     std::string text = "binding already taken: ";
     append_json_string(text, segment);
     return make_error(errc::invalid_argument, std::move(text));
@@ -203,6 +206,26 @@ caf::error server::serve_admin_view(std::string name,
                       "invalid or taken admin view name: " + name);
   d.st.views.emplace(std::move(name), std::move(view));
   return caf::none;
+}
+
+caf::error server::serve_metrics(std::function<void(metrics_text&)> source) {
+  auto& d = *impl_;
+  if (d.state != impl::phase::idle)
+    return make_error(errc::invalid_argument,
+                      "durable::http::server: serve_metrics after start");
+  if (!source)
+    return make_error(errc::invalid_argument,
+                      "serve_metrics needs a source of metrics");
+  if (d.st.bindings.count(metrics_segment) > 0)
+    return make_error(errc::invalid_argument,
+                      "binding already taken: \"metrics\" (the metrics "
+                      "route needs it)");
+  d.st.metrics = std::move(source);
+  return caf::none;
+}
+
+caf::error server::serve_metrics(const deployment& dep) {
+  return serve_metrics([&dep](metrics_text& out) { dep.write_metrics(out); });
 }
 
 caf::error server::start() {

@@ -48,6 +48,8 @@ struct tracked_alarm {
   int64_t next_try = 0;
   int64_t attempted_at = 0;
   bool in_flight = false;
+  /// The retry (a value of `failures`) counted in the metrics last.
+  uint32_t counted_retry = 0;
   bool seen = false;
 };
 
@@ -114,6 +116,13 @@ void deliver(scheduler_actor* self, const alarm_key& key, tracked_alarm& x) {
   ++st.in_flight;
   x.attempted_at = st.cfg.now();
   bool drop = x.failures >= alarm_max_attempts;
+  auto& figures = core->metrics();
+  if (x.failures == 0 && x.refusals == 0)
+    figures.alarms_due.inc();
+  else if (!drop && x.failures != x.counted_retry)
+    figures.alarms_retried.inc();
+  // A retry refused by a busy object and tried again is still one retry.
+  x.counted_retry = x.failures;
   auto mid = self->new_request_id(caf::message_priority::normal);
   core->route(object_id{bytes}, location_hint::none, self->ctrl(), mid,
               caf::make_message(alarm_atom::value, time, x.failures, drop),
@@ -122,12 +131,18 @@ void deliver(scheduler_actor* self, const alarm_key& key, tracked_alarm& x) {
   caf::response_handle<scheduler_actor, caf::message, false>{mid.response_id(),
                                                              self}
       .then(
-          [self, key](bool) {
+          [self, key, core, drop](bool ran) {
             // Done: the object deleted (or replaced) the alarm durably.
+            if (drop)
+              core->metrics().alarms_dropped.inc();
+            else if (ran)
+              core->metrics().alarms_delivered.inc();
             --self->state.in_flight;
             self->state.alarms.erase(key);
           },
-          [self, key](caf::error& err) {
+          [self, key, core](caf::error& err) {
+            if (!refused(err))
+              core->metrics().alarms_failed.inc();
             --self->state.in_flight;
             on_failed(self, key, err);
           });

@@ -5,6 +5,7 @@
 #include <caf/send.hpp>
 
 #include "alarm_scheduler.hpp"
+#include "deployment_metrics.hpp"
 
 #include <mutex>
 #include <unordered_map>
@@ -335,6 +336,27 @@ deployment::load deployment::node_load() const noexcept {
         state_->limits->live_objects.load(std::memory_order_relaxed);
   }
   return result;
+}
+
+// -- metrics ------------------------------------------------------------------
+
+std::string deployment::metrics() const {
+  metrics_text out;
+  write_metrics(out);
+  return out.release();
+}
+
+void deployment::write_metrics(metrics_text& out) const {
+  metrics_sources src;
+  if (state_) {
+    std::lock_guard<std::mutex> guard{state_->bound->mtx};
+    for (size_t i = 0; i < state_->bound->list.size(); ++i)
+      src.namespaces.emplace_back(state_->bound->names[i],
+                                  state_->bound->list[i]);
+    src.limits = state_->limits;
+    src.engine = state_->engine;
+  }
+  write_deployment_metrics(out, src);
 }
 
 } // namespace durable

@@ -162,11 +162,22 @@ namespace_core::admit(const caf::strong_actor_ptr& sender,
 }
 
 caf::error namespace_core::refusal(object_runtime::admission what) {
-  if (what == object_runtime::admission::node_overloaded)
+  if (what == object_runtime::admission::node_overloaded) {
+    metrics_.count_overload(overload_reason::node_queue);
     return make_error(errc::overloaded,
                       "Durable Object is overloaded. Too many requests "
                       "queued on this node.");
+  }
+  metrics_.count_overload(overload_reason::object_queue);
   return make_error(errc::overloaded);
+}
+
+void namespace_core::fail(const caf::strong_actor_ptr& sender,
+                          caf::message_id mid, caf::error err,
+                          caf::execution_unit* ctx) {
+  if (mid.is_request())
+    metrics_.count_error(err);
+  respond(sender, mid, std::move(err), ctx);
 }
 
 caf::expected<object_id> namespace_core::new_unique(jurisdiction j,
@@ -199,8 +210,9 @@ void namespace_core::route_local(const object_id& id, location_hint hint,
                                  caf::message_id mid, caf::message msg,
                                  caf::execution_unit* ctx) {
   using admission = object_runtime::admission;
+  metrics_.requests.inc();
   if (closed_.load(std::memory_order_acquire)) {
-    respond(sender, mid, shut_down(), ctx);
+    fail(sender, mid, shut_down(), ctx);
     return;
   }
   if (auto obj = find_direct(id); obj.actor) {
@@ -213,7 +225,7 @@ void namespace_core::route_local(const object_id& id, location_hint hint,
     case admission::closed:
       break; // Evicted meanwhile: the namespace actor respawns it.
     default:
-      respond(sender, mid, refusal(what), ctx);
+      fail(sender, mid, refusal(what), ctx);
       return;
     }
   }
@@ -226,7 +238,7 @@ void namespace_core::route_local(const object_id& id, location_hint hint,
     std::unique_lock<std::shared_mutex> guard{sh.mtx};
     if (closed_.load(std::memory_order_acquire)) {
       guard.unlock();
-      respond(sender, mid, shut_down(), ctx);
+      fail(sender, mid, shut_down(), ctx);
       return;
     }
     auto& e = sh.objects[id.bytes()];
@@ -245,6 +257,8 @@ void namespace_core::route_local(const object_id& id, location_hint hint,
         refused = admission::node_overloaded;
       else
         ++e.waiting;
+      if (refused == admission::admitted)
+        metrics_.queued.add();
     }
     if (refused == admission::admitted) {
       ++e.via_ns;
@@ -258,7 +272,7 @@ void namespace_core::route_local(const object_id& id, location_hint hint,
     if (!e.obj.actor && e.via_ns == 0)
       sh.objects.erase(id.bytes());
   }
-  respond(sender, mid, refusal(refused), ctx);
+  fail(sender, mid, refusal(refused), ctx);
 }
 
 // -- namespace actor side -----------------------------------------------------
@@ -308,8 +322,11 @@ caf::result<caf::message> namespace_core::deliver(
   slow_path_done(id, &fresh);
   // Only requests learn of a refusal: an error sent for an asynchronous
   // message would reach its sender's error handler and terminate it.
-  if (result.flag == caf::rt_error && !self->current_message_id().is_request())
-    return caf::message{};
+  if (result.flag == caf::rt_error) {
+    if (!self->current_message_id().is_request())
+      return caf::message{};
+    metrics_.count_error(result.err);
+  }
   return result;
 }
 
@@ -338,6 +355,7 @@ namespace_core::deliver_impl(caf::event_based_actor* self, const object_id& id,
     return self->delegate(caf::actor_cast<caf::actor>(counted_by),
                           std::move(msg));
   limits_->queued.give();
+  metrics_.queued.sub();
   if (closed_.load(std::memory_order_acquire))
     return shut_down();
   auto sender = self->current_sender();
@@ -376,6 +394,7 @@ caf::expected<live_object> namespace_core::spawn(const object_id& id,
     // Make room at once rather than at the sweeper's next tick.
     if (!pressure_asked_.exchange(true, std::memory_order_acq_rel))
       caf::anon_send(sweeper_, sweep_atom::value, true);
+    metrics_.count_overload(overload_reason::live_objects);
     return make_error(errc::overloaded,
                       "Durable Object is overloaded. Too many live objects "
                       "on this node.");
@@ -395,13 +414,15 @@ caf::expected<live_object> namespace_core::spawn(const object_id& id,
   caf::expected<live_object> obj = caf::error{};
   try {
     obj = spawn_(sys_, object_context{id, shared_from_this(), hint, engine_,
-                                      std::move(*storage), &limits_->queued});
+                                      std::move(*storage), &limits_->queued,
+                                      &metrics_});
   } catch (const std::exception& e) {
     return make_error(errc::object_reset,
                       std::string{"Durable Object constructor failed: "} +
                           e.what());
   }
   if (obj) {
+    metrics_.activations.inc();
     live_.fetch_add(1, std::memory_order_acq_rel);
     limits_->live_objects.fetch_add(1, std::memory_order_relaxed);
   }

@@ -124,8 +124,12 @@ struct commit_writer::impl {
   std::atomic<uint64_t> map_growths{0};
   std::atomic<uint64_t> delete_rounds{0};
   std::atomic<uint64_t> longest_us{0};
+  commit_metrics figures;
+  /// LMDB's page size (for the map use), read when the thread starts.
+  uint64_t page_size = 0;
 
   void run() {
+    note_map_use();
     std::vector<item> batch;
     for (;;) {
       std::vector<item> incoming;
@@ -318,15 +322,19 @@ struct commit_writer::impl {
         return env->error("mdb_txn_begin", rc);
       const char* op = "write";
       int rc = 0;
+      uint64_t applied = 0;
       for (auto* x = first; x != last && rc == 0; ++x) {
         if (x->poisoned)
           continue;
-        if (defer(*x))
+        if (defer(*x)) {
           x->outcome = step::deferred;
-        else if (x->has_writes())
+        } else if (x->has_writes()) {
           rc = detail::apply_write_set(txn, *env, ctx, *x->ws, x->deleting,
                                        x->outcome);
+          ++applied;
+        }
       }
+      auto sync_begin = std::chrono::steady_clock::now();
       if (rc == 0) {
         op = "mdb_txn_commit";
         rc = mdb_txn_commit(txn);
@@ -334,10 +342,15 @@ struct commit_writer::impl {
         mdb_txn_abort(txn);
       }
       if (rc == 0) {
+        auto end = std::chrono::steady_clock::now();
         ++transactions;
         if (ctx.chunked)
           ++delete_rounds;
-        note_duration(std::chrono::steady_clock::now() - begin);
+        note_duration(end - begin);
+        figures.write_sets.observe(applied);
+        figures.commit_ns.observe(nanoseconds(end - begin));
+        figures.sync_ns.observe(nanoseconds(end - sync_begin));
+        note_map_use();
         return caf::none;
       }
       if (rc == MDB_MAP_FULL) {
@@ -351,6 +364,25 @@ struct commit_writer::impl {
       }
       return env->error(op, rc);
     }
+  }
+
+  static uint64_t nanoseconds(std::chrono::steady_clock::duration d) {
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+    return ns > 0 ? static_cast<uint64_t>(ns) : 0;
+  }
+
+  // Writer thread only (no other thread changes the map meanwhile).
+  void note_map_use() {
+    if (page_size == 0) {
+      MDB_stat st;
+      if (mdb_env_stat(env->handle(), &st) != 0)
+        return;
+      page_size = st.ms_psize;
+    }
+    MDB_envinfo info;
+    if (mdb_env_info(env->handle(), &info) == 0)
+      figures.map_used_bytes.store((info.me_last_pgno + 1) * page_size,
+                                   std::memory_order_relaxed);
   }
 
   void note_duration(std::chrono::steady_clock::duration d) {
@@ -398,6 +430,18 @@ commit_writer::statistics commit_writer::stats() const noexcept {
   result.delete_rounds = impl_->delete_rounds.load();
   result.longest_transaction_us = impl_->longest_us.load();
   return result;
+}
+
+const commit_metrics& commit_writer::metrics() const noexcept {
+  return impl_->figures;
+}
+
+size_t commit_writer::map_size() const noexcept {
+  return impl_->env->map_size();
+}
+
+size_t commit_writer::max_map_size() const noexcept {
+  return impl_->env->max_map_size();
 }
 
 // -- writing ------------------------------------------------------------------

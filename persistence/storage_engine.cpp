@@ -308,6 +308,14 @@ caf::expected<commit_writer*> storage_engine::writer(jurisdiction j) {
   return (*s)->writer.get();
 }
 
+std::vector<const commit_writer*> storage_engine::open_writers() const {
+  std::vector<const commit_writer*> result;
+  for (auto& w : impl_->writers)
+    if (auto* ptr = w.load(std::memory_order_acquire))
+      result.push_back(ptr);
+  return result;
+}
+
 caf::error storage_engine::flush() {
   caf::error result;
   for (auto& w : impl_->writers)

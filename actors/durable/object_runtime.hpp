@@ -13,6 +13,7 @@
 #include <caf/timespan.hpp>
 
 #include "durable/alarm_info.hpp"
+#include "durable/object_metrics.hpp"
 #include "durable/object_storage.hpp"
 #include "durable/output_gate.hpp"
 #include "durable/queue_budget.hpp"
@@ -64,9 +65,11 @@ public:
 
   // -- constructors, destructors, and assignment operators --------------------
 
-  /// `budget` (may be null) must outlive the object.
+  /// `budget` (may be null) must outlive the object; so must `metrics`
+  /// (null: `object_metrics::unbound()`), which the namespace owns.
   object_runtime(object_storage storage, std::shared_ptr<storage_engine> engine,
-                 queue_budget* budget = nullptr) noexcept;
+                 queue_budget* budget = nullptr,
+                 object_metrics* metrics = nullptr) noexcept;
 
   object_runtime(const object_runtime&) = delete;
   object_runtime& operator=(const object_runtime&) = delete;
@@ -207,6 +210,7 @@ private:
   std::atomic<uint32_t> state_;
   std::atomic<uint32_t> promises_{0};
   queue_budget* budget_;
+  object_metrics* metrics_;
   bool sync_requested_ = false;
   std::atomic<clock::rep> last_active_;
   object_storage storage_;

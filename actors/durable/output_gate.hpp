@@ -33,6 +33,14 @@ public:
     err_ = std::move(err);
   }
 
+  /// Whether a request awaits the reply this output carries.
+  bool replies() const noexcept { return rp_.pending(); }
+
+  /// The error this output answers its request with, if it carries one.
+  const caf::error* reply_error() const noexcept {
+    return rp_.pending() && err_ ? &err_ : nullptr;
+  }
+
   /// Sends everything, from any thread (messages first, then the reply).
   void release();
 

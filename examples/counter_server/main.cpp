@@ -207,6 +207,8 @@ int main(int argc, char** argv) {
       return rc;
     if (auto err = srv.serve_admin(dep->registry()))
       return fail(durable::message_of(err));
+    if (auto err = srv.serve_metrics(*dep))
+      return fail(durable::message_of(err));
     if (node) {
       if (auto err = node->start())
         return fail(durable::message_of(err));

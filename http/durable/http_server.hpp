@@ -16,6 +16,8 @@
 #include "durable/object_namespace.hpp"
 
 namespace durable {
+class deployment;
+class metrics_text;
 class namespace_registry;
 } // namespace durable
 
@@ -139,6 +141,19 @@ public:
   /// and must not block. Fails for a bad or taken name, or once started.
   caf::error serve_admin_view(std::string name,
                               std::function<fetch_response()> view);
+
+  /// Serves `GET /metrics` in the Prometheus text format (0.0.4): what
+  /// `source` writes, then the server's own figures
+  /// (`durable_http_requests_total{code}` by status, open connections,
+  /// requests in flight, WebSocket connections). `source` runs on an I/O
+  /// thread per scrape: it must be quick and must not block. The segment
+  /// `metrics` is then reserved: fails if a namespace is bound to it, or once
+  /// started.
+  caf::error serve_metrics(std::function<void(metrics_text&)> source);
+
+  /// Serves the figures of `dep` (see `deployment::metrics`) and the
+  /// server's at `GET /metrics`. `dep` must outlive the server.
+  caf::error serve_metrics(const deployment& dep);
 
   // -- lifetime ---------------------------------------------------------------
 

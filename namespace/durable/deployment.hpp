@@ -12,6 +12,7 @@
 #include <caf/spawn_options.hpp>
 
 #include "durable/config.hpp"
+#include "durable/metrics_text.hpp"
 #include "durable/migration.hpp"
 #include "durable/namespace_core.hpp"
 #include "durable/namespace_registry.hpp"
@@ -115,6 +116,21 @@ public:
 
   /// The node's current load (all namespaces of this deployment).
   load node_load() const noexcept;
+
+  // -- metrics ----------------------------------------------------------------
+
+  /// This deployment's figures in the Prometheus text exposition format
+  /// (0.0.4): per bound namespace (label `namespace`: the bound name) live
+  /// objects, activations, evictions, messages, errors by kind, overload
+  /// rejections, queued messages and alarms; the node's queue and live
+  /// objects against their limits; per open storage environment (label
+  /// `jurisdiction`) histograms of write sets per commit, commit and fsync
+  /// latency, map size and use. The README's "Metrics" section lists them.
+  /// Reads atomics only: cheap, never waits for an actor, any thread.
+  std::string metrics() const;
+
+  /// Appends the same families to `out` (to serve them with others).
+  void write_metrics(metrics_text& out) const;
 
 private:
   struct state;

@@ -22,6 +22,7 @@
 #include "durable/location_hint.hpp"
 #include "durable/node.hpp"
 #include "durable/object_id.hpp"
+#include "durable/object_metrics.hpp"
 #include "durable/object_runtime.hpp"
 #include "durable/object_storage.hpp"
 #include "durable/queue_budget.hpp"
@@ -59,6 +60,8 @@ struct object_context {
   std::shared_ptr<storage_engine> engine;
   object_storage storage;
   queue_budget* budget = nullptr;
+  /// The namespace's figures (owned by `ns`).
+  object_metrics* metrics = nullptr;
 };
 
 /// The limits one node puts on all its namespaces together: requests queued
@@ -150,6 +153,12 @@ public:
   size_t live_objects() const noexcept {
     return live_.load(std::memory_order_acquire);
   }
+
+  /// What this namespace's objects did on this node (see `object_metrics`).
+  const object_metrics& metrics() const noexcept { return metrics_; }
+
+  /// Ditto, for recording (the alarm scheduler counts deliveries).
+  object_metrics& metrics() noexcept { return metrics_; }
 
   // -- routing (any thread) ---------------------------------------------------
 
@@ -264,8 +273,12 @@ private:
   object_runtime::admission admit(const caf::strong_actor_ptr& sender,
                                   const live_object& obj) noexcept;
 
-  /// The error for a refused admission.
-  static caf::error refusal(object_runtime::admission what);
+  /// The error for a refused admission, counted by its reason.
+  caf::error refusal(object_runtime::admission what);
+
+  /// Answers `sender` with `err`, counting it if it is a request.
+  void fail(const caf::strong_actor_ptr& sender, caf::message_id mid,
+            caf::error err, caf::execution_unit* ctx);
 
   caf::expected<live_object> spawn(const object_id& id, location_hint hint);
 
@@ -289,6 +302,7 @@ private:
   std::array<uint32_t, 8> ns_numbers_{};
   /// Objects forgotten since memory was last trimmed.
   std::atomic<size_t> evicted_since_trim_{0};
+  object_metrics metrics_;
   std::array<shard, shard_count> shards_;
 };
 

@@ -69,7 +69,7 @@ public:
   object(caf::actor_config& cfg, object_context ctx)
       : super(cfg),
         object_runtime(std::move(ctx.storage), std::move(ctx.engine),
-                       ctx.budget),
+                       ctx.budget, ctx.metrics),
         id_(std::move(ctx.id)),
         ns_(std::move(ctx.ns)),
         hint_(ctx.hint) {

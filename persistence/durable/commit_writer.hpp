@@ -6,6 +6,7 @@
 
 #include <caf/error.hpp>
 
+#include "durable/commit_metrics.hpp"
 #include "durable/jurisdiction.hpp"
 #include "durable/write_set.hpp"
 
@@ -84,6 +85,16 @@ public:
 
   /// Returns a snapshot of the counters.
   statistics stats() const noexcept;
+
+  /// The writer's latency and batch histograms and map use (see
+  /// `commit_metrics`), readable from any thread while the writer runs.
+  const commit_metrics& metrics() const noexcept;
+
+  /// The environment's current map size in bytes.
+  size_t map_size() const noexcept;
+
+  /// The largest the environment's map may grow to, in bytes.
+  size_t max_map_size() const noexcept;
 
   // -- writing ----------------------------------------------------------------
 

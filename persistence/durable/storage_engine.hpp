@@ -127,6 +127,10 @@ public:
   /// stays valid for the life of the engine.
   caf::expected<commit_writer*> writer(jurisdiction j);
 
+  /// The writers of the environments opened so far, in jurisdiction code
+  /// order, without opening any (for metrics: lock-free, any thread).
+  std::vector<const commit_writer*> open_writers() const;
+
   /// Blocks until everything submitted to any writer has completed.
   caf::error flush();
 
