@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "http_client.hpp"
+#include "ports.hpp"
 #include "process.hpp"
 
 #ifndef COUNTER_SERVER_BINARY
@@ -82,19 +83,6 @@ inline std::vector<uint16_t> listening_ports(pid_t pid) {
     }
   }
   return result;
-}
-
-/// A port that was free a moment ago on 127.0.0.1.
-inline uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 /// A TCP port on 127.0.0.1 that takes no connection and refuses none: its
