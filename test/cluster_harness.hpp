@@ -91,15 +91,11 @@ inline std::vector<uint16_t> listening_ports(pid_t pid) {
 class black_hole {
 public:
   black_hole() {
-    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    listener_ = listen_loopback(0, port_);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    ::listen(listener_, 0);
-    socklen_t len = sizeof(addr);
-    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    addr.sin_port = htons(port_);
     // Fill the queue (never accepted).
     for (int i = 0; i < 2; ++i) {
       auto fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
