@@ -71,8 +71,12 @@ struct lease {
 /// fail-over read as straight code, and concurrency comes from the callers'
 /// threads (each thread uses its own pooled connection). **A CAF actor must
 /// never call it from an event-based handler**: run calls in a
-/// `spawn<caf::detached>` worker (its own thread) that replies when the
-/// call returns, or a pool of such workers for throughput.
+/// `spawn<caf::detached>` worker (its own thread, so blocking it stalls no
+/// scheduler thread) whose handler makes the call and replies with its
+/// result (e.g. the owner, or the error); callers `request` the worker with
+/// a timeout and go on in `.then`. A pool of such workers gives throughput
+/// (etcd batches concurrent transactions into one fsync): one worker per
+/// call in flight.
 class client {
 public:
   /// Makes a client; fails with `errc::invalid_argument` for an empty or
