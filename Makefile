@@ -11,7 +11,10 @@ JOBS ?= 2
 DATA_DIR ?= $(CURDIR)/durable-data
 PACKAGES := cmake make g++ libcaf-dev liblmdb-dev libssl-dev \
             libboost-test-dev libboost-dev nlohmann-json3-dev openssl curl \
-            python3-prometheus-client
+            python3-prometheus-client etcd-server etcd-client
+# python3-prometheus-client: metrics_test parses /metrics with its parser.
+# etcd-server: the cluster's placement coordinator (issue 11); the tests
+# start /usr/bin/etcd themselves. etcd-client brings etcdctl for debugging.
 # Only `make bench` needs these (the plot).
 BENCH_PACKAGES := gnuplot-nox python3
 # And `make bench-http` these (the workerd peer brings its own via npm).

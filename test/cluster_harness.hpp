@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "http_client.hpp"
+#include "ports.hpp"
 #include "process.hpp"
 #include "test_pki.hpp"
 
@@ -85,34 +86,17 @@ inline std::vector<uint16_t> listening_ports(pid_t pid) {
   return result;
 }
 
-/// A port that was free a moment ago on 127.0.0.1.
-inline uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 /// A TCP port on 127.0.0.1 that takes no connection and refuses none: its
 /// accept queue is full, so the kernel drops every SYN, as a black-holed
 /// host would.
 class black_hole {
 public:
   black_hole() {
-    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    listener_ = listen_loopback(0, port_);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    ::listen(listener_, 0);
-    socklen_t len = sizeof(addr);
-    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    addr.sin_port = htons(port_);
     // Fill the queue (never accepted).
     for (int i = 0; i < 2; ++i) {
       auto fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);

@@ -1,0 +1,233 @@
+#include "durable/etcd_client.hpp"
+
+#include "base64.hpp"
+#include "durable/errc.hpp"
+#include "gateway.hpp"
+
+namespace durable::etcd {
+
+namespace {
+
+using nlohmann::json;
+
+/// gRPC NOT_FOUND, e.g. "etcdserver: requested lease not found".
+constexpr int not_found = 5;
+
+caf::error malformed(const char* what) {
+  return make_error(errc::unavailable,
+                    std::string{"etcd: malformed answer: "} + what);
+}
+
+/// etcd's JSON renders 64-bit integers as strings and omits zeros.
+std::optional<int64_t> int_field(const json& obj, const char* name) {
+  auto i = obj.find(name);
+  if (i == obj.end())
+    return 0;
+  if (i->is_number_integer())
+    return i->get<int64_t>();
+  if (!i->is_string())
+    return std::nullopt;
+  auto& text = i->get_ref<const std::string&>();
+  try {
+    size_t used = 0;
+    auto n = std::stoll(text, &used);
+    if (used == text.size())
+      return n;
+  } catch (...) {
+    // Out of range or no digits: malformed, below.
+  }
+  return std::nullopt;
+}
+
+/// The revision in the answer's header.
+caf::expected<int64_t> header_revision(const json& body) {
+  auto h = body.find("header");
+  if (h == body.end() || !h->is_object())
+    return malformed("no header");
+  if (auto rev = int_field(*h, "revision"); rev && *rev > 0)
+    return *rev;
+  return malformed("no revision");
+}
+
+/// Reads one entry of a range answer's `kvs`.
+caf::expected<key_value> read_kv(const json& kv) {
+  if (!kv.is_object())
+    return malformed("kvs entry is not an object");
+  key_value result;
+  auto value = kv.find("value"); // Absent for an empty value.
+  auto bytes = value == kv.end() ? std::optional<std::string>{""}
+               : value->is_string()
+                   ? base64_decode(value->get_ref<const std::string&>())
+                   : std::nullopt;
+  auto created = int_field(kv, "create_revision");
+  auto modified = int_field(kv, "mod_revision");
+  auto lease_id = int_field(kv, "lease");
+  if (!bytes || !created || !modified || !lease_id || *created <= 0)
+    return malformed("kvs entry");
+  result.value = std::move(*bytes);
+  result.create_revision = *created;
+  result.mod_revision = *modified;
+  result.lease = *lease_id;
+  return result;
+}
+
+/// The single key of a range answer, or nothing.
+caf::expected<std::optional<key_value>> single_kv(const json& range) {
+  auto kvs = range.find("kvs");
+  if (kvs == range.end())
+    return std::optional<key_value>{};
+  if (!kvs->is_array() || kvs->size() != 1)
+    return malformed("kvs is not one entry");
+  auto kv = read_kv(kvs->front());
+  if (!kv)
+    return std::move(kv.error());
+  return std::optional<key_value>{std::move(*kv)};
+}
+
+caf::error rejected(const gateway_answer& answer) {
+  return make_error(errc::invalid_argument,
+                    "etcd rejected the request: " + answer.message);
+}
+
+caf::error check_key(const std::string& key) {
+  if (key.empty())
+    return make_error(errc::invalid_argument, "etcd: empty key");
+  return caf::none;
+}
+
+} // namespace
+
+client::client(std::unique_ptr<gateway> gw) : gw_(std::move(gw)) {
+  // Nothing else.
+}
+
+client::~client() = default;
+
+caf::expected<std::unique_ptr<client>> client::make(client_options opts) {
+  auto gw = gateway::make(std::move(opts));
+  if (!gw)
+    return std::move(gw.error());
+  return std::unique_ptr<client>{new client(std::move(*gw))};
+}
+
+const std::vector<std::string>& client::endpoints() const {
+  return gw_->options().endpoints;
+}
+
+caf::expected<claim_result> client::claim(const std::string& key,
+                                          const std::string& value) {
+  if (auto err = check_key(key))
+    return err;
+  auto k = base64_encode(key);
+  json compare = {{"key", k},
+                  {"target", "CREATE"},
+                  {"result", "EQUAL"},
+                  {"create_revision", "0"}};
+  json put = {{"key", k}, {"value", base64_encode(value)}};
+  json range = {{"key", k}};
+  json req = json::object();
+  req["compare"] = json::array({compare});
+  req["success"] = json::array({json{{"request_put", put}}});
+  req["failure"] = json::array({json{{"request_range", range}}});
+  auto answer = gw_->call("/v3/kv/txn", req);
+  if (!answer)
+    return std::move(answer.error());
+  if (answer->code != 0)
+    return rejected(*answer);
+  auto& body = answer->body;
+  auto succeeded = body.find("succeeded"); // Absent when false.
+  if (succeeded != body.end() && *succeeded == true) {
+    auto rev = header_revision(body);
+    if (!rev)
+      return std::move(rev.error());
+    return claim_result{value, *rev, true};
+  }
+  // The key existed: the failure branch read it in the same transaction.
+  auto responses = body.find("responses");
+  if (responses == body.end() || !responses->is_array() ||
+      responses->size() != 1 || !responses->front().is_object() ||
+      !responses->front().contains("response_range"))
+    return malformed("txn without the range answer");
+  auto kv = single_kv(responses->front()["response_range"]);
+  if (!kv)
+    return std::move(kv.error());
+  if (!*kv)
+    return malformed("failed claim without the existing key");
+  return claim_result{std::move((*kv)->value), (*kv)->create_revision, false};
+}
+
+caf::expected<std::optional<key_value>> client::get(const std::string& key) {
+  if (auto err = check_key(key))
+    return err;
+  // No "serializable": the gateway's default range is linearizable.
+  auto answer = gw_->call("/v3/kv/range", json{{"key", base64_encode(key)}});
+  if (!answer)
+    return std::move(answer.error());
+  if (answer->code != 0)
+    return rejected(*answer);
+  return single_kv(answer->body);
+}
+
+caf::expected<int64_t> client::put(const std::string& key,
+                                   const std::string& value, int64_t lease_id) {
+  if (auto err = check_key(key))
+    return err;
+  json req = {{"key", base64_encode(key)}, {"value", base64_encode(value)}};
+  if (lease_id != 0)
+    req["lease"] = std::to_string(lease_id);
+  auto answer = gw_->call("/v3/kv/put", req);
+  if (!answer)
+    return std::move(answer.error());
+  if (answer->code != 0)
+    return rejected(*answer);
+  return header_revision(answer->body);
+}
+
+caf::expected<lease> client::grant(std::chrono::seconds ttl) {
+  if (ttl.count() <= 0)
+    return make_error(errc::invalid_argument, "etcd: lease TTL must be > 0");
+  auto answer =
+      gw_->call("/v3/lease/grant", json{{"TTL", std::to_string(ttl.count())}});
+  if (!answer)
+    return std::move(answer.error());
+  if (answer->code != 0)
+    return rejected(*answer);
+  auto id = int_field(answer->body, "ID");
+  auto granted = int_field(answer->body, "TTL");
+  if (!id || !granted || *id == 0 || *granted <= 0)
+    return malformed("lease grant");
+  return lease{*id, *granted};
+}
+
+caf::expected<lease> client::keep_alive(int64_t lease_id) {
+  auto answer =
+      gw_->call("/v3/lease/keepalive", json{{"ID", std::to_string(lease_id)}});
+  if (!answer)
+    return std::move(answer.error());
+  if (answer->code != 0)
+    return rejected(*answer);
+  auto result = answer->body.find("result");
+  if (result == answer->body.end() || !result->is_object())
+    return malformed("keep-alive without a result");
+  auto ttl = int_field(*result, "TTL");
+  if (!ttl)
+    return malformed("keep-alive TTL");
+  // etcd answers an unknown lease with TTL 0 (omitted) instead of an error.
+  if (*ttl <= 0)
+    return make_error(errc::invalid_argument, "etcd: lease " +
+                                                  std::to_string(lease_id) +
+                                                  " expired or was revoked");
+  return lease{lease_id, *ttl};
+}
+
+caf::expected<void> client::revoke(int64_t lease_id) {
+  auto answer =
+      gw_->call("/v3/lease/revoke", json{{"ID", std::to_string(lease_id)}});
+  if (!answer)
+    return std::move(answer.error());
+  if (answer->code != 0 && answer->code != not_found)
+    return rejected(*answer);
+  return caf::unit;
+}
+
+} // namespace durable::etcd
