@@ -18,12 +18,22 @@
 #include "connection.hpp"
 #include "durable/errc.hpp"
 #include "routing.hpp"
+#include "websocket_session.hpp"
 
 namespace durable::http {
 
 using boost::system::error_code;
 
 namespace {
+
+std::vector<std::shared_ptr<websocket_session>> sockets_of(worker& w) {
+  std::vector<std::shared_ptr<websocket_session>> result;
+  result.reserve(w.sockets.size());
+  for (auto& entry : w.sockets)
+    if (auto s = entry.second.lock())
+      result.push_back(std::move(s));
+  return result;
+}
 
 std::vector<std::shared_ptr<connection>> snapshot(worker& w) {
   std::vector<std::shared_ptr<connection>> result;
@@ -222,8 +232,10 @@ caf::error server::start() {
   if (ec)
     return make_error(errc::invalid_argument,
                       "invalid listen address: " + opts.address);
-  for (size_t i = 0; i < opts.threads; ++i)
+  for (size_t i = 0; i < opts.threads; ++i) {
     d.workers.emplace_back(std::make_unique<worker>());
+    d.workers.back()->loop = std::make_shared<loop_ref>(d.workers.back()->ioc);
+  }
   auto& first = *d.workers.front();
   tcp::endpoint endpoint{addr, opts.port};
   d.acceptor.emplace(first.ioc);
@@ -286,6 +298,9 @@ void server::stop() {
       }
       for (auto& conn : snapshot(*w))
         conn->drain();
+      // 1001 to every WebSocket; each closes within half a second.
+      for (auto& s : sockets_of(*w))
+        s->go_away();
       ++draining;
     });
   // 2. Give objects time to answer what they already have. Counting starts
@@ -324,7 +339,12 @@ void server::stop() {
     // which own them back: with the loop gone, close them from here.
     for (auto& conn : snapshot(*w))
       conn->close();
+    for (auto& s : sockets_of(*w))
+      s->kill();
     w->waiting.clear();
+    w->ws_waiting.clear();
+    // Objects may still hold endpoints: their sends go nowhere now.
+    w->loop->reset();
   }
 }
 
@@ -342,6 +362,14 @@ size_t server::connections() const noexcept {
 
 size_t server::pending_requests() const noexcept {
   return impl_->st.in_flight;
+}
+
+size_t server::websockets() const noexcept {
+  return impl_->st.websockets;
+}
+
+size_t server::websocket_queued_bytes() const noexcept {
+  return impl_->st.websocket_queued;
 }
 
 } // namespace durable::http
