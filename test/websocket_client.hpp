@@ -1,17 +1,15 @@
 #pragma once
 
 // A blocking Beast WebSocket client on a real socket, for the front door's
-// WebSocket tests. Every read is bounded by a receive timeout, so a test
-// that waits for a message that never comes fails instead of hanging.
+// WebSocket tests. Every read is bounded by a deadline (Asio's synchronous
+// reads ignore SO_RCVTIMEO), so a test that waits for a message that never
+// comes fails instead of hanging.
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <sys/socket.h>
-#include <sys/time.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -34,7 +32,7 @@ public:
   /// `response` tell why not.
   ws_client(uint16_t port, const std::string& path,
             std::chrono::seconds timeout = std::chrono::seconds{10})
-      : ws_(ioc_) {
+      : timeout_(timeout), ws_(ioc_) {
     boost::system::error_code ec;
     wsnet::ip::tcp::endpoint ep{wsnet::ip::make_address("127.0.0.1"), port};
     ws_.next_layer().connect(ep, ec);
@@ -63,8 +61,22 @@ public:
   /// The next message, or nothing (then `error` says why: closed, timeout).
   std::optional<std::string> read() {
     wsb::flat_buffer buf;
-    boost::system::error_code ec;
-    ws_.read(buf, ec);
+    boost::system::error_code ec = wsnet::error::timed_out;
+    auto done = false;
+    ioc_.restart();
+    ws_.async_read(buf, [&](boost::system::error_code x, size_t) {
+      ec = x;
+      done = true;
+    });
+    ioc_.run_for(timeout_);
+    if (!done) {
+      // Overdue: the stream is of no further use.
+      boost::system::error_code ignored;
+      ws_.next_layer().cancel(ignored);
+      ioc_.restart();
+      ioc_.run();
+      ec = wsnet::error::timed_out;
+    }
     if (ec) {
       error = ec;
       return std::nullopt;
@@ -89,6 +101,7 @@ public:
   ws::response_type response;
 
 private:
+  std::chrono::seconds timeout_;
   wsnet::io_context ioc_;
   stream_type ws_;
 };
