@@ -26,22 +26,24 @@ using boost::system::error_code;
 
 namespace {
 
-std::vector<std::shared_ptr<websocket_session>> sockets_of(worker& w) {
-  std::vector<std::shared_ptr<websocket_session>> result;
-  result.reserve(w.sockets.size());
-  for (auto& entry : w.sockets)
-    if (auto s = entry.second.lock())
-      result.push_back(std::move(s));
+/// The live entries of a worker's `conns` or `sockets`.
+template <class T>
+std::vector<std::shared_ptr<T>>
+live(const std::unordered_map<T*, std::weak_ptr<T>>& xs) {
+  std::vector<std::shared_ptr<T>> result;
+  result.reserve(xs.size());
+  for (auto& entry : xs)
+    if (auto x = entry.second.lock())
+      result.push_back(std::move(x));
   return result;
 }
 
 std::vector<std::shared_ptr<connection>> snapshot(worker& w) {
-  std::vector<std::shared_ptr<connection>> result;
-  result.reserve(w.conns.size());
-  for (auto& entry : w.conns)
-    if (auto conn = entry.second.lock())
-      result.push_back(std::move(conn));
-  return result;
+  return live(w.conns);
+}
+
+std::vector<std::shared_ptr<websocket_session>> sockets_of(worker& w) {
+  return live(w.sockets);
 }
 
 /// Below the descriptor limit by a reserve for LMDB, logs, the refusal
