@@ -30,7 +30,17 @@ void add_options(caf::config_option_set& opts) {
       .add<size_t>("max-in-flight",
                    "requests awaiting objects at most, then 503 overloaded")
       .add<size_t>("max-in-flight-bytes",
-                   "bytes of requests awaiting objects at most, then 503");
+                   "bytes of requests awaiting objects at most, then 503")
+      .add<size_t>("websocket-message-limit",
+                   "largest WebSocket message in bytes (else close 1009)")
+      .add<size_t>("websockets-per-object",
+                   "WebSockets one object may hold (else 503)")
+      .add<size_t>("max-websockets",
+                   "WebSockets of this server (0: max-connections bounds)")
+      .add<size_t>("websocket-send-queue",
+                   "bytes queued per WebSocket client (else close 1008)")
+      .add<caf::timespan>("websocket-close-timeout",
+                          "how long a WebSocket close handshake may take");
 }
 
 config::config() {
@@ -62,6 +72,20 @@ server_options::from_config(const caf::actor_system_config& cfg) {
   x.max_in_flight_bytes =
       caf::get_or(cfg, "http.max-in-flight-bytes",
                   static_cast<size_t>(x.max_in_flight_bytes));
+  x.websocket_message_limit =
+      caf::get_or(cfg, "http.websocket-message-limit",
+                  static_cast<size_t>(x.websocket_message_limit));
+  x.websockets_per_object =
+      caf::get_or(cfg, "http.websockets-per-object", x.websockets_per_object);
+  x.max_websockets = caf::get_or(cfg, "http.max-websockets", x.max_websockets);
+  x.websocket_send_queue =
+      caf::get_or(cfg, "http.websocket-send-queue", x.websocket_send_queue);
+  x.websocket_close_timeout = caf::get_or(cfg, "http.websocket-close-timeout",
+                                          x.websocket_close_timeout);
+  if (x.websocket_message_limit == 0 || x.websockets_per_object == 0 ||
+      x.websocket_send_queue == 0)
+    return fail("http.websocket-message-limit, http.websockets-per-object "
+                "and http.websocket-send-queue must be at least 1");
   if (x.address.empty())
     return fail("http.address must not be empty");
   if (x.threads == 0 || x.threads > 1024)

@@ -9,6 +9,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <strings.h>
 #include <sys/socket.h>
 
@@ -16,6 +17,7 @@
 
 #include "admin.hpp"
 #include "routing.hpp"
+#include "websocket_session.hpp"
 
 namespace durable::http {
 
@@ -86,7 +88,7 @@ void connection::start() {
 }
 
 void connection::do_read() {
-  if (closed_ || reading_ || no_more_reads_)
+  if (closed_ || reading_ || no_more_reads_ || upgrading_)
     return;
   if (pending_.size() >= st_.opts.max_pipelined) {
     watch_for_close();
@@ -247,6 +249,12 @@ void connection::on_request() {
   }
   ex->target = i->second.get();
   ex->ref = std::move(parsed.object);
+  if (boost::beast::websocket::is_upgrade(msg)) {
+    // Kept for the handshake; nothing is read after it until the object
+    // answered (the socket may stop being HTTP).
+    ex->upgrade.emplace(msg.base());
+    upgrading_ = true;
+  }
   auto& req = ex->request;
   req.method.assign(view(msg.method_string()));
   req.url.assign(target);
@@ -338,6 +346,13 @@ void connection::do_write() {
   if (writing_ || closed_ || pending_.empty() || !pending_.front()->ready)
     return;
   auto& ex = *pending_.front();
+  if (ex.response.header(websocket_accept_header) != nullptr) {
+    upgrade(ex);
+    if (closed_)
+      return; // Handed over to a WebSocket session.
+  }
+  if (ex.upgrade)
+    upgrading_ = false; // Refused: HTTP goes on after this response.
   // Announce the close on the last response this connection will send.
   auto last = no_more_reads_ && pending_.size() == 1;
   build_response(ex, ex.keep_alive && !last);
@@ -396,6 +411,107 @@ void connection::build_response(detail::exchange& ex, bool keep_alive) {
     out_.body() = std::move(resp.body);
     out_.prepare_payload();
   }
+}
+
+void connection::upgrade(detail::exchange& ex) {
+  auto& resp = ex.response;
+  auto refuse = [&](uint16_t status, std::string text, bool overloaded) {
+    resp = error_response(status, text, false, overloaded);
+  };
+  if (!ex.upgrade) {
+    refuse(500,
+           "Durable Object accepted a WebSocket for a request that is "
+           "not a WebSocket upgrade",
+           false);
+    return;
+  }
+  if (*resp.header(websocket_accept_header) !=
+      std::to_string(websocket_directory::instance().token())) {
+    refuse(501,
+           "the Durable Object runs on another node: WebSockets "
+           "terminate only at objects of the node they connect to",
+           false);
+    return;
+  }
+  if (!ex.target->takes_websockets()) {
+    refuse(500,
+           "Durable Object accepted a WebSocket, but its interface "
+           "lacks durable::websocket_signatures",
+           false);
+    return;
+  }
+  websocket_terms terms;
+  header_list extra;
+  for (auto& [name, value] : resp.headers) {
+    if (strcasecmp(name.c_str(), "x-durable-websocket-tag") == 0)
+      terms.tags.push_back(value);
+    else if (strcasecmp(name.c_str(), "x-durable-websocket-auto-request") == 0)
+      terms.auto_request = value;
+    else if (strcasecmp(name.c_str(), "x-durable-websocket-auto-response") == 0)
+      terms.auto_response = value;
+    else if (acceptable_header(name, value))
+      extra.emplace_back(name, value);
+  }
+  terms.attachment = std::move(resp.body);
+  if (terms.attachment.size() > max_websocket_attachment) {
+    refuse(500,
+           "Durable Object accepted a WebSocket with an attachment of " +
+               std::to_string(terms.attachment.size()) + " bytes (at most " +
+               std::to_string(max_websocket_attachment) + ")",
+           false);
+    return;
+  }
+  if (terms.tags.size() > max_websocket_tags ||
+      std::any_of(terms.tags.begin(), terms.tags.end(), [](auto& tag) {
+        return tag.empty() || tag.size() > max_websocket_tag_size;
+      })) {
+    refuse(500,
+           "Durable Object accepted a WebSocket with more than " +
+               std::to_string(max_websocket_tags) +
+               " tags, or an empty tag, or one over " +
+               std::to_string(max_websocket_tag_size) + " bytes",
+           false);
+    return;
+  }
+  auto& dir = websocket_directory::instance();
+  auto server_cap = st_.opts.max_websockets;
+  if (server_cap != 0 && ++st_.websockets > server_cap) {
+    --st_.websockets;
+    refuse(503,
+           "too many WebSockets on this server (at most " +
+               std::to_string(server_cap) + ")",
+           true);
+    return;
+  }
+  if (server_cap == 0)
+    ++st_.websockets;
+  if (dir.count(ex.object) >= st_.opts.websockets_per_object) {
+    --st_.websockets;
+    refuse(503,
+           "too many WebSockets on this Durable Object (at most " +
+               std::to_string(st_.opts.websockets_per_object) + ")",
+           true);
+    return;
+  }
+  // The connection's count moves to the session, with the socket.
+  auto id = dir.next_id();
+  websocket_info info{id, terms.tags, terms.attachment};
+  auto req = std::move(*ex.upgrade);
+  auto object = ex.object;
+  auto session = std::make_shared<websocket_session>(
+      st_, w_, std::move(socket_), ex.target, object, id, std::move(terms));
+  // Frees `ex` (and everything else pending: nothing, as nothing is read
+  // after an upgrade request).
+  counted_ = false;
+  close();
+  session->attach();
+  if (dir.add(object, std::move(info), session,
+              st_.opts.websockets_per_object)) {
+    // Raced past the limit with another upgrade of the same object.
+    session->kill();
+    return;
+  }
+  session->start(std::move(req), std::move(extra));
 }
 
 void connection::linger() {

@@ -34,6 +34,7 @@
 #include "durable/fetch.hpp"
 #include "durable/http_binding.hpp"
 #include "durable/http_server.hpp"
+#include "durable/object_id.hpp"
 #include "metrics.hpp"
 
 namespace durable::http {
@@ -48,6 +49,10 @@ using socket_type =
     net::basic_stream_socket<tcp, net::io_context::executor_type>;
 
 class connection;
+
+class loop_ref;
+
+class websocket_session;
 
 /// One I/O thread: its event loop, the connections it owns, and the CAF
 /// companion actor in whose name it sends requests to objects. Everything
@@ -73,6 +78,13 @@ struct worker {
   caf::strong_actor_ptr companion;
   /// Exchanges sent to objects, by request ID.
   std::unordered_map<uint64_t, std::shared_ptr<detail::exchange>> waiting;
+  /// This loop for other threads (objects sending to WebSockets).
+  std::shared_ptr<loop_ref> loop;
+  /// Open WebSockets, like `conns`.
+  std::unordered_map<websocket_session*, std::weak_ptr<websocket_session>>
+      sockets;
+  /// WebSockets whose last event awaits its object's answer, by request ID.
+  std::unordered_map<uint64_t, std::shared_ptr<websocket_session>> ws_waiting;
 
   /// Spawns the companion (before the loop runs).
   void connect(caf::actor_system& sys);
@@ -113,6 +125,10 @@ struct server_state {
   /// Bytes of the requests counted in `in_flight` (method, target, headers,
   /// body), which sit in the objects' mailboxes.
   std::atomic<size_t> in_flight_bytes{0};
+  /// Open WebSockets (counted in `connections` too).
+  std::atomic<size_t> websockets{0};
+  /// Bytes queued for WebSocket clients, all sockets.
+  std::atomic<size_t> websocket_queued{0};
   /// Admitted connections, counted by the acceptor when it admits them.
   std::atomic<size_t> connections{0};
   /// Connections over the cap still being told `503` (at most
@@ -151,6 +167,11 @@ public:
   bool ready = false;
   /// What it adds to `server_state::in_flight_bytes` while sent.
   size_t bytes = 0;
+  /// The object the request went to.
+  object_id object;
+  /// The head of a WebSocket upgrade request, kept for the handshake.
+  std::optional<boost::beast::http::request<boost::beast::http::string_body>>
+      upgrade;
   /// Request properties that shape the response.
   unsigned version = 11;
   bool keep_alive = true;
@@ -246,6 +267,10 @@ private:
   /// client reads the response instead of a reset.
   void linger();
 
+  /// Hands the socket of an accepted upgrade to a WebSocket session, or
+  /// answers why it cannot be accepted. The front exchange is `ex`.
+  void upgrade(detail::exchange& ex);
+
   void discard();
 
   server_state& st_;
@@ -266,6 +291,8 @@ private:
   bool refused_ = false;
   bool watching_ = false;
   bool counted_ = true;
+  /// An upgrade request awaits its object: read nothing after it.
+  bool upgrading_ = false;
 };
 
 } // namespace durable::http

@@ -10,6 +10,7 @@
 
 #include "connection.hpp"
 #include "routing.hpp"
+#include "websocket_session.hpp"
 
 namespace durable::http {
 
@@ -50,8 +51,16 @@ void worker::on_reply(caf::mailbox_element_ptr reply) {
   if (!reply->mid.is_response())
     return;
   auto i = waiting.find(reply->mid.request_id().integer_value());
-  if (i == waiting.end())
-    return; // Timed out before: the client got 504.
+  if (i == waiting.end()) {
+    auto j = ws_waiting.find(reply->mid.request_id().integer_value());
+    if (j == ws_waiting.end())
+      return; // Timed out before: the client got 504.
+    auto session = std::move(j->second);
+    ws_waiting.erase(j);
+    auto msg = reply->move_content_to_message();
+    session->on_ack(msg);
+    return;
+  }
   auto ex = std::move(i->second);
   waiting.erase(i);
   auto msg = reply->move_content_to_message();
@@ -81,6 +90,10 @@ const object_ref& target_of(const exchange& ex) {
 
 fetch_request take_request(exchange& ex) {
   return std::move(ex.request);
+}
+
+void set_object(exchange& ex, const object_id& id) {
+  ex.object = id;
 }
 
 } // namespace detail

@@ -31,7 +31,12 @@ bool hop_by_hop(std::string_view name) {
                  "keep-alive", "upgrade", "te", "trailer", "proxy-connection"})
     if (iequals(name, x))
       return true;
-  return false;
+  // The front door's own: how an object accepts a WebSocket (never sent to
+  // a client) and the handshake's answer (Beast computes it).
+  constexpr std::string_view internal = "x-durable-websocket";
+  return (name.size() >= internal.size() &&
+          iequals(name.substr(0, internal.size()), internal)) ||
+         iequals(name, "sec-websocket-accept");
 }
 
 bool is_caller_error(const caf::error& err) {

@@ -20,6 +20,7 @@
 #include "durable/errc.hpp"
 #include "metrics.hpp"
 #include "routing.hpp"
+#include "websocket_session.hpp"
 
 namespace durable::http {
 
@@ -27,13 +28,24 @@ using boost::system::error_code;
 
 namespace {
 
-std::vector<std::shared_ptr<connection>> snapshot(worker& w) {
-  std::vector<std::shared_ptr<connection>> result;
-  result.reserve(w.conns.size());
-  for (auto& entry : w.conns)
-    if (auto conn = entry.second.lock())
-      result.push_back(std::move(conn));
+/// The live entries of a worker's `conns` or `sockets`.
+template <class T>
+std::vector<std::shared_ptr<T>>
+live(const std::unordered_map<T*, std::weak_ptr<T>>& xs) {
+  std::vector<std::shared_ptr<T>> result;
+  result.reserve(xs.size());
+  for (auto& entry : xs)
+    if (auto x = entry.second.lock())
+      result.push_back(std::move(x));
   return result;
+}
+
+std::vector<std::shared_ptr<connection>> snapshot(worker& w) {
+  return live(w.conns);
+}
+
+std::vector<std::shared_ptr<websocket_session>> sockets_of(worker& w) {
+  return live(w.sockets);
 }
 
 /// Below the descriptor limit by a reserve for LMDB, logs, the refusal
@@ -245,8 +257,10 @@ caf::error server::start() {
   if (ec)
     return make_error(errc::invalid_argument,
                       "invalid listen address: " + opts.address);
-  for (size_t i = 0; i < opts.threads; ++i)
+  for (size_t i = 0; i < opts.threads; ++i) {
     d.workers.emplace_back(std::make_unique<worker>());
+    d.workers.back()->loop = std::make_shared<loop_ref>(d.workers.back()->ioc);
+  }
   auto& first = *d.workers.front();
   tcp::endpoint endpoint{addr, opts.port};
   d.acceptor.emplace(first.ioc);
@@ -309,6 +323,9 @@ void server::stop() {
       }
       for (auto& conn : snapshot(*w))
         conn->drain();
+      // 1001 to every WebSocket; each closes within half a second.
+      for (auto& s : sockets_of(*w))
+        s->go_away();
       ++draining;
     });
   // 2. Give objects time to answer what they already have. Counting starts
@@ -347,7 +364,12 @@ void server::stop() {
     // which own them back: with the loop gone, close them from here.
     for (auto& conn : snapshot(*w))
       conn->close();
+    for (auto& s : sockets_of(*w))
+      s->kill();
     w->waiting.clear();
+    w->ws_waiting.clear();
+    // Objects may still hold endpoints: their sends go nowhere now.
+    w->loop->reset();
   }
 }
 
@@ -365,6 +387,14 @@ size_t server::connections() const noexcept {
 
 size_t server::pending_requests() const noexcept {
   return impl_->st.in_flight;
+}
+
+size_t server::websockets() const noexcept {
+  return impl_->st.websockets;
+}
+
+size_t server::websocket_queued_bytes() const noexcept {
+  return impl_->st.websocket_queued;
 }
 
 } // namespace durable::http

@@ -10,6 +10,7 @@
 #include "durable/fetch.hpp"
 #include "durable/object_id.hpp"
 #include "durable/object_runtime.hpp"
+#include "durable/websocket.hpp"
 
 namespace durable {
 
@@ -18,6 +19,10 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<object_id>("durable::object_id");
   cfg.add_message_type<fetch_request>("durable::fetch_request");
   cfg.add_message_type<fetch_response>("durable::fetch_response");
+  cfg.add_message_type<websocket_open>("durable::websocket_open");
+  cfg.add_message_type<websocket_message>("durable::websocket_message");
+  cfg.add_message_type<websocket_close>("durable::websocket_close");
+  cfg.add_message_type<websocket_error>("durable::websocket_error");
   watch_actor_threads(cfg);
 }
 

@@ -7,15 +7,18 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <variant>
 
 #include <caf/actor_control_block.hpp>
 #include <caf/error.hpp>
 #include <caf/message_id.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "durable/errc.hpp"
 #include "durable/fetch.hpp"
 #include "durable/object_namespace.hpp"
 #include "durable/stub.hpp"
+#include "durable/websocket.hpp"
 
 namespace durable::http {
 
@@ -26,6 +29,27 @@ struct has_fetch : std::false_type {};
 template <class... Sigs>
 struct has_fetch<caf::typed_actor<Sigs...>>
     : std::disjunction<std::is_same<Sigs, fetch_signature>...> {};
+
+/// Whether the typed interface `Interface` handles the WebSocket events
+/// (`durable::websocket_signatures`).
+template <class Interface>
+struct has_websockets : std::false_type {};
+
+template <class... Sigs>
+struct has_websockets<caf::typed_actor<Sigs...>>
+    : std::conjunction<
+          std::disjunction<
+              std::is_same<Sigs, caf::reacts_to<websocket_open>>...>,
+          std::disjunction<
+              std::is_same<Sigs, caf::reacts_to<websocket_message>>...>,
+          std::disjunction<
+              std::is_same<Sigs, caf::reacts_to<websocket_close>>...>,
+          std::disjunction<
+              std::is_same<Sigs, caf::reacts_to<websocket_error>>...>> {};
+
+/// One event of a socket on its way to its object.
+using websocket_event = std::variant<websocket_open, websocket_message,
+                                     websocket_close, websocket_error>;
 
 namespace detail {
 
@@ -48,6 +72,9 @@ const object_ref& target_of(const exchange& ex);
 /// Moves the request out of `ex` (called once, when sending it).
 fetch_request take_request(exchange& ex);
 
+/// Records the ID of the object `ex` went to (for a WebSocket upgrade).
+void set_object(exchange& ex, const object_id& id);
+
 /// Sends requests to the objects of one namespace, from the server's I/O
 /// threads.
 class binding {
@@ -61,6 +88,16 @@ public:
   /// cancellation), so the server times requests out on its own threads.
   virtual caf::error dispatch(exchange& ex, const caf::strong_actor_ptr& sender,
                               caf::message_id mid) = 0;
+
+  /// Whether the objects take WebSockets (`has_websockets`).
+  virtual bool takes_websockets() const noexcept = 0;
+
+  /// Sends `ev` to object `id` as request `mid` of `sender` (which gets an
+  /// empty reply once the object handled it, or an error). Returns why
+  /// nothing was sent.
+  virtual caf::error send_event(const object_id& id, websocket_event ev,
+                                const caf::strong_actor_ptr& sender,
+                                caf::message_id mid) = 0;
 };
 
 /// The binding of a namespace whose objects handle `fetch_signature`.
@@ -90,8 +127,29 @@ public:
     } else {
       target = ns_.get_by_name(ref.key);
     }
+    set_object(ex, target.id());
     target.request_as(sender, mid, take_request(ex));
     return caf::none;
+  }
+
+  bool takes_websockets() const noexcept override {
+    return has_websockets<Interface>::value;
+  }
+
+  caf::error send_event(const object_id& id, websocket_event ev,
+                        const caf::strong_actor_ptr& sender,
+                        caf::message_id mid) override {
+    if constexpr (has_websockets<Interface>::value) {
+      auto target = ns_.get(id);
+      if (!target)
+        return std::move(target.error());
+      std::visit(
+          [&](auto& x) { target->request_as(sender, mid, std::move(x)); }, ev);
+      return caf::none;
+    } else {
+      return make_error(errc::unsupported_message,
+                        "the object does not take WebSockets");
+    }
   }
 
 private:

@@ -23,6 +23,11 @@ namespace durable::http {
 /// | max-connections   | `0`         | open connections (0: from fd limit)  |
 /// | max-in-flight     | `4096`      | requests awaiting objects, all conns |
 /// | max-in-flight-bytes | `64 MiB`  | their bytes, all connections         |
+/// | websocket-message-limit | `1 MiB` | largest WebSocket message (1009)    |
+/// | websockets-per-object | `4096`    | WebSockets per object (else 503)     |
+/// | max-websockets    | `0`         | WebSockets per server (0: conn. cap) |
+/// | websocket-send-queue | `1 MiB`  | queued bytes per socket (else 1008)  |
+/// | websocket-close-timeout | `5s`  | close handshake, then TCP close      |
 void add_options(caf::config_option_set& opts);
 
 /// A `durable::config` (all `durable.*` options) plus the `http.*` options.

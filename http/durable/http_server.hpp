@@ -61,6 +61,23 @@ struct server_options {
   /// Bytes of those requests (method, target, headers, body) at most, the
   /// same way; a single request is always taken (see `body_limit`).
   uint64_t max_in_flight_bytes = 64 * 1024 * 1024;
+  /// Largest WebSocket message a client may send; a larger one closes the
+  /// socket with 1009 (message too big). Cloudflare's limit is 1 MiB too.
+  uint64_t websocket_message_limit = 1024 * 1024;
+  /// WebSockets one object may hold; a further upgrade gets `503`
+  /// (overloaded) instead of `101`.
+  size_t websockets_per_object = 4096;
+  /// WebSockets of this server at most (they are connections too, so
+  /// `max_connections` bounds them as well; 0: only that bound). A further
+  /// upgrade gets `503`.
+  size_t max_websockets = 0;
+  /// Bytes queued for one WebSocket client at most; a client that reads
+  /// slower than its object sends is closed with 1008 (policy violation)
+  /// and what was queued for it is dropped.
+  size_t websocket_send_queue = 1024 * 1024;
+  /// How long a WebSocket close handshake may take before the TCP
+  /// connection is closed anyway (on `stop`, at most one second).
+  caf::timespan websocket_close_timeout = std::chrono::seconds{5};
   /// Reads the `http.*` options of `cfg`, defaults for what is absent.
   static caf::expected<server_options>
   from_config(const caf::actor_system_config& cfg);
@@ -101,6 +118,22 @@ struct server_options {
 /// straight to the objects in the name of a CAF companion actor, whose replies
 /// are posted back to the thread (no blocking actor and no extra actor hop on
 /// the request path).
+///
+/// WebSockets: an object whose interface contains
+/// `durable::websocket_signatures` may answer a request with
+/// `Upgrade: websocket` by `durable::accept_websocket(...)`; the server then
+/// completes the handshake, keeps the socket (also while the object is
+/// evicted) and delivers `websocket_open`, `websocket_message`,
+/// `websocket_close` and `websocket_error` to the object, one at a time per
+/// socket and in order (the next message of a socket is read once the object
+/// handled the previous one). The object sends through
+/// `object::websockets()`. Bounded by `websocket_message_limit` (1009),
+/// `websocket_send_queue` (1008), `websockets_per_object` and
+/// `max_websockets` (503 instead of 101). Only objects of this process can
+/// accept: an object on another cluster node that accepts makes the
+/// upgrade fail with 501 (connect to that node instead). `stop` closes
+/// every socket with 1001 (going away); objects get no `websocket_close`
+/// for those.
 ///
 /// Destroy the server before the actor system and the deployment.
 class server {
@@ -184,6 +217,13 @@ public:
   /// connected client. A request whose client closed is forgotten at once:
   /// its state is freed and the object's eventual reply dropped.
   size_t pending_requests() const noexcept;
+
+  /// Number of open WebSockets (counted in `connections` too).
+  size_t websockets() const noexcept;
+
+  /// Bytes queued for WebSocket clients, over all sockets (each bounded by
+  /// `websocket_send_queue`).
+  size_t websocket_queued_bytes() const noexcept;
 
 private:
   struct impl;

@@ -18,6 +18,7 @@
 #include "durable/object_namespace.hpp"
 #include "durable/object_runtime.hpp"
 #include "durable/promise.hpp"
+#include "durable/websocket_set.hpp"
 
 namespace durable {
 
@@ -94,6 +95,11 @@ public:
 
   /// A stub to this object, for handing to other objects.
   stub_type self_stub() const { return stub_type{id_, ns_}; }
+
+  /// The WebSockets this object accepted (see `durable::accept_websocket`):
+  /// list them, send to them, close them. They stay open while the object
+  /// is evicted, and the next instance finds them here.
+  websocket_set websockets() { return websocket_set{id_, *this}; }
 
   /// The location hint given with the access that created this object.
   location_hint hint() const noexcept { return hint_; }
