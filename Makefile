@@ -10,7 +10,8 @@ TSAN_CAF ?= $(CURDIR)/$(TSAN_BUILD)/caf-prefix
 JOBS ?= 2
 DATA_DIR ?= $(CURDIR)/durable-data
 PACKAGES := cmake make g++ libcaf-dev liblmdb-dev libssl-dev \
-            libboost-test-dev libboost-dev nlohmann-json3-dev openssl curl
+            libboost-test-dev libboost-dev nlohmann-json3-dev openssl curl \
+            chromium chromium-driver python3-selenium
 # Only `make bench` needs these (the plot).
 BENCH_PACKAGES := gnuplot-nox python3
 # And `make bench-http` these (the workerd peer brings its own via npm).
