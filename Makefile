@@ -11,10 +11,12 @@ JOBS ?= 2
 DATA_DIR ?= $(CURDIR)/durable-data
 PACKAGES := cmake make g++ libcaf-dev liblmdb-dev libssl-dev \
             libboost-test-dev libboost-dev nlohmann-json3-dev openssl curl \
-            python3-prometheus-client etcd-server etcd-client
+            python3-prometheus-client etcd-server etcd-client \
+            chromium chromium-driver python3-selenium
 # python3-prometheus-client: metrics_test parses /metrics with its parser.
 # etcd-server: the cluster's placement coordinator (issue 11); the tests
 # start /usr/bin/etcd themselves. etcd-client brings etcdctl for debugging.
+# chromium, chromium-driver, python3-selenium: the chat room's browser test.
 # Only `make bench` needs these (the plot).
 BENCH_PACKAGES := gnuplot-nox python3
 # And `make bench-http` these (the workerd peer brings its own via npm).
