@@ -27,7 +27,7 @@ void write_server_metrics(metrics_text& out, const server_state& st) {
   out.family("durable_http_websocket_connections", metric_type::gauge,
              "Open WebSocket connections.");
   out.sample("durable_http_websocket_connections", {},
-             st.http.websockets.load(std::memory_order_relaxed));
+             static_cast<uint64_t>(st.websockets.load()));
 }
 
 } // namespace

@@ -25,9 +25,6 @@ struct http_metrics {
   /// Responses sent, by status code (100..599; index: code - 100). Written
   /// with relaxed atomics by the I/O threads.
   std::array<std::atomic<uint64_t>, 500> responses{};
-  /// WebSocket connections open. The place for the WebSocket work to count
-  /// its sockets (increment on upgrade, decrement on close); 0 until then.
-  std::atomic<int64_t> websockets{0};
 
   /// Counts a response with status `code`.
   void count_response(unsigned code) noexcept {
