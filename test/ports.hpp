@@ -3,6 +3,8 @@
 // Free TCP ports on 127.0.0.1 for tests that start real servers.
 
 #include <cstdint>
+#include <mutex>
+#include <set>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -10,17 +12,26 @@
 
 namespace durable::test {
 
-/// A port that was free a moment ago on 127.0.0.1.
+/// A port that was free a moment ago on 127.0.0.1, and not handed out
+/// before by this process (the kernel may give a just-closed ephemeral port
+/// again, and a catalog with one port twice is refused).
 inline uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  static std::mutex mtx;
+  static std::set<uint16_t> given;
+  std::lock_guard<std::mutex> guard{mtx};
+  for (;;) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    socklen_t len = sizeof(addr);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    auto port = ntohs(addr.sin_port);
+    if (given.insert(port).second)
+      return port;
+  }
 }
 
 /// A TCP socket listening on an ephemeral port of 127.0.0.1 with `backlog`;
