@@ -59,11 +59,12 @@ std::string parse_endpoint(const json& x, endpoint& out) {
 
 std::string parse_number(const json& x, uint16_t& out) {
   auto fail =
-      "must be an integer from 1 to 65535 (0 is reserved), got " + echo_json(x);
+      "must be an integer from 1 to 65534 (0 and 65535 are reserved), got " +
+      echo_json(x);
   if (!x.is_number_integer())
     return fail;
-  if (x.is_number_unsigned() ? x.get<uint64_t>() > 65535
-                             : x.get<int64_t>() < 1 || x.get<int64_t>() > 65535)
+  if (x.is_number_unsigned() ? x.get<uint64_t>() > 65534
+                             : x.get<int64_t>() < 1 || x.get<int64_t>() > 65534)
     return fail;
   out = static_cast<uint16_t>(x.get<int64_t>());
   return out == 0 ? fail : std::string{};

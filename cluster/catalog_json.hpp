@@ -39,7 +39,8 @@ std::string check_name(const json& x);
 /// "host:port": a host without spaces, a port from 1 to 65535.
 std::string parse_endpoint(const json& x, endpoint& out);
 
-/// A node number: an integer from 1 to 65535.
+/// A node number: an integer from 1 to 65534 (65535 means "unresolved" to
+/// `remote_routing`).
 std::string parse_number(const json& x, uint16_t& out);
 
 /// An array of restricted jurisdiction names, each at most once.

@@ -95,8 +95,75 @@ void add_options(caf::config_option_set& opts) {
       .add<caf::timespan>("heartbeat-interval", "BASP heartbeat interval")
       .add<caf::timespan>("connection-timeout",
                           "silence after which a link is dropped")
-      .add<caf::timespan>("dial-timeout", "bound on one dial and hello");
+      .add<caf::timespan>("dial-timeout", "bound on one dial and hello")
+      .add<std::string>("coordinator", "who places named objects: none "
+                                       "(rendezvous hashing) or etcd")
+      .add<std::vector<std::string>>("etcd-endpoints",
+                                     "etcd client URLs (host:port)")
+      .add<caf::timespan>("etcd-timeout", "bound of one etcd call")
+      .add<size_t>("claim-cache", "named IDs whose owner is cached")
+      .add<size_t>("claim-workers", "etcd calls in flight at once")
+      .add<size_t>("max-waiting-claims",
+                   "first accesses waiting for their claim, at most")
+      .add<caf::timespan>("lease-ttl", "time to live of the node's lease");
 }
+
+namespace {
+
+/// Reads `durable.cluster.<name>` into `out` if set; an error names the
+/// option and its bounds when the value is outside [lo, hi].
+template <class T>
+caf::error bounded(const caf::actor_system_config& cfg, const char* name,
+                   T& out, T lo, T hi, const std::string& bounds) {
+  auto key = std::string{"durable.cluster."} + name;
+  out = caf::get_or(cfg, key, out);
+  if (out < lo || out > hi)
+    return make_error(errc::invalid_argument, key + " must be " + bounds);
+  return caf::none;
+}
+
+caf::expected<coordinator_settings>
+read_coordinator(const caf::actor_system_config& cfg) {
+  coordinator_settings result;
+  auto kind =
+      caf::get_or(cfg, "durable.cluster.coordinator", std::string{"none"});
+  if (kind == "etcd")
+    result.kind = coordinator_kind::etcd;
+  else if (kind != "none")
+    return make_error(errc::invalid_argument,
+                      "durable.cluster.coordinator must be \"none\" or "
+                      "\"etcd\", got \"" +
+                          kind + "\"");
+  result.etcd_endpoints = caf::get_or(cfg, "durable.cluster.etcd-endpoints",
+                                      std::vector<std::string>{});
+  if (result.kind == coordinator_kind::etcd && result.etcd_endpoints.empty())
+    return make_error(errc::invalid_argument,
+                      "durable.cluster.coordinator=etcd needs "
+                      "durable.cluster.etcd-endpoints");
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  if (auto err = bounded(cfg, "etcd-timeout", result.etcd_timeout,
+                         caf::timespan{milliseconds{100}},
+                         caf::timespan{seconds{60}}, "from 100ms to 60s"))
+    return err;
+  if (auto err = bounded(cfg, "claim-cache", result.claim_cache, size_t{64},
+                         size_t{1} << 26, "from 64 to 2^26"))
+    return err;
+  if (auto err = bounded(cfg, "claim-workers", result.claim_workers, size_t{1},
+                         size_t{256}, "from 1 to 256"))
+    return err;
+  if (auto err = bounded(cfg, "max-waiting-claims", result.max_waiting_claims,
+                         size_t{1}, size_t{10'000'000}, "from 1 to 10^7"))
+    return err;
+  caf::timespan ttl = result.lease_ttl;
+  if (auto err = bounded(cfg, "lease-ttl", ttl, caf::timespan{seconds{2}},
+                         caf::timespan{seconds{300}}, "from 2s to 300s"))
+    return err;
+  result.lease_ttl = std::chrono::duration_cast<seconds>(ttl);
+  return result;
+}
+
+} // namespace
 
 bool enabled(const caf::actor_system_config& cfg) {
   return !caf::get_or(cfg, "durable.cluster.catalog", std::string{}).empty();
@@ -131,6 +198,10 @@ caf::expected<cluster_settings> prepare(caf::actor_system_config& cfg) {
       cfg, "durable.cluster.connection-timeout", result.connection_timeout);
   result.dial_timeout =
       caf::get_or(cfg, "durable.cluster.dial-timeout", result.dial_timeout);
+  auto coord = read_coordinator(cfg);
+  if (!coord)
+    return std::move(coord.error());
+  result.coordinator = std::move(*coord);
   if (result.heartbeat_interval <= caf::timespan{0} ||
       result.connection_timeout < 6 * result.heartbeat_interval)
     return make_error(errc::invalid_argument,

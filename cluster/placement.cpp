@@ -122,32 +122,66 @@ uint16_t placement::owner(const object_id& id) const noexcept {
   return best;
 }
 
+bool placement::self_holds(jurisdiction j) const noexcept {
+  return (holds_[self_] & bit(j)) != 0;
+}
+
 caf::expected<uint16_t> placement::place_unique(jurisdiction j,
                                                 location_hint hint) const {
+  if (hint == location_hint::none && self_holds(j))
+    return self_;
+  auto target = hint != location_hint::none ? hint : self_region_;
+  return nearest(j, target, false, nullptr);
+}
+
+caf::expected<uint16_t>
+placement::place_named(jurisdiction j, location_hint hint,
+                       const std::function<bool(uint16_t)>& live) const {
+  if (hint == location_hint::none && self_holds(j))
+    return self_;
+  auto target = hint != location_hint::none ? hint : self_region_;
+  return nearest(j, target, true, &live);
+}
+
+caf::expected<uint16_t>
+placement::nearest(jurisdiction j, location_hint target, bool prefer_self,
+                   const std::function<bool(uint16_t)>* live) const {
   auto& candidates = allowed(j);
   if (candidates.empty())
     return make_error(errc::no_placement,
                       "no node of cluster \"" + cat_.name() +
                           "\" may hold jurisdiction \"" +
                           std::string{storage_name(j)} + "\"");
-  if (hint == location_hint::none && (holds_[self_] & bit(j)) != 0)
-    return self_;
-  auto target = hint != location_hint::none ? hint : self_region_;
+  auto usable = [&](const candidate& node) {
+    return live == nullptr || node.number == self_ || (*live)(node.number);
+  };
   // Two passes instead of a list of the nearest: no allocation.
   auto nearest = std::numeric_limits<uint32_t>::max();
   uint32_t count = 0;
+  bool self_nearest = false;
   for (auto& node : candidates) {
+    if (!usable(node))
+      continue;
     auto d = distance(target, node.region);
     if (d < nearest) {
       nearest = d;
       count = 1;
+      self_nearest = node.number == self_;
     } else if (d == nearest) {
       ++count;
+      self_nearest = self_nearest || node.number == self_;
     }
   }
+  if (count == 0)
+    return make_error(
+        errc::unavailable,
+        "no node that may hold jurisdiction \"" + std::string{storage_name(j)} +
+            "\" is reachable from node #" + std::to_string(self_));
+  if (prefer_self && self_nearest)
+    return self_;
   auto pick = turn_.fetch_add(1, std::memory_order_relaxed) % count;
   for (auto& node : candidates)
-    if (distance(target, node.region) == nearest && pick-- == 0)
+    if (usable(node) && distance(target, node.region) == nearest && pick-- == 0)
       return node.number;
   return candidates.front().number; // unreachable: `pick` < `count`
 }

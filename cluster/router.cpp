@@ -9,6 +9,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/sec.hpp>
 
+#include "claims.hpp"
 #include "durable/errc.hpp"
 #include "durable/namespace_core.hpp"
 #include "durable/stub.hpp"
@@ -47,21 +48,6 @@ object_id from_words(const std::array<uint64_t, 4>& words) {
   return object_id{bytes};
 }
 
-/// The bound namespace with unique key `key`, cached per router (the
-/// process-wide lookup takes a global lock).
-std::shared_ptr<namespace_core> find_namespace(router_state& st,
-                                               const std::string& key) {
-  auto& slot = st.namespaces[key];
-  auto core = slot.lock();
-  if (!core) {
-    core = detail::find_namespace(key);
-    slot = core;
-    if (!core)
-      st.namespaces.erase(key); // Unknown keys are not cached: no growth.
-  }
-  return core;
-}
-
 /// Takes a forward of an authenticated peer: checks it and routes it to
 /// the local object. A forward that wants an answer is a request of the
 /// peer's router: the object answers that router directly (one hop back,
@@ -85,7 +71,7 @@ void take_forward(router_actor* self, const std::string& ns_key,
     refuse(make_error(errc::unavailable, "no verified hello from this node"));
     return;
   }
-  auto core = find_namespace(st, ns_key);
+  auto core = st.namespaces.find(ns_key);
   if (!core) {
     refuse(make_error(errc::wrong_namespace,
                       "the namespace is not bound on node \"" +
@@ -96,7 +82,18 @@ void take_forward(router_actor* self, const std::string& ns_key,
     refuse(make_error(errc::wrong_namespace));
     return;
   }
-  if (!core->owns(id)) {
+  auto owner = core->owner(id);
+  if (owner == remote_routing::unresolved && st.claims) {
+    // No cached claim: the claims actor checks in etcd that this node owns
+    // it before anything is spawned.
+    st.claims->enqueue(
+        caf::make_mailbox_element(nullptr, caf::make_message_id(), {},
+                                  resolve_atom::value, ns_key, id, hint,
+                                  std::move(src), mid, std::move(msg), true),
+        self->context());
+    return;
+  }
+  if (owner != remote_routing::local) {
     refuse(make_error(errc::no_placement,
                       "node \"" + st.cfg.mine.node +
                           "\" does not own this object (do the catalogs "
@@ -223,6 +220,9 @@ caf::behavior router(router_actor* self, router_config cfg) {
       },
       [=](probed_atom, uint16_t number, caf::error& err) {
         on_probed(self, self->state.peers[number], err);
+      },
+      [=](claims_atom, caf::actor& claims) {
+        self->state.claims = std::move(claims);
       },
       [=](start_atom, std::vector<std::string>& names,
           std::vector<std::string>& keys) {

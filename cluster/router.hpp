@@ -28,6 +28,10 @@ using dialed_atom = caf::atom_constant<caf::atom("dc_dialed")>;
 /// Start: `(start_atom, names, keys)` of the bound namespaces, then dial.
 using start_atom = caf::atom_constant<caf::atom("dc_start")>;
 
+/// Use a claims actor for named IDs without a cached owner:
+/// `(claims_atom, caf::actor)`.
+using claims_atom = caf::atom_constant<caf::atom("dc_claims")>;
+
 /// Stop: answer every request in flight with `unavailable` and quit.
 using stop_atom = caf::atom_constant<caf::atom("dc_stop")>;
 

@@ -15,6 +15,7 @@
 #include <caf/node_id.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "namespace_cache.hpp"
 #include "router.hpp"
 
 namespace durable::cluster {
@@ -53,7 +54,9 @@ struct router_state {
   /// request would cost an allocation each).
   caf::behavior reply_handler;
   /// Namespaces by unique key, as forwards name them.
-  std::unordered_map<std::string, std::weak_ptr<namespace_core>> namespaces;
+  namespace_cache namespaces;
+  /// Resolves named IDs this node has no cached claim for (etcd mode).
+  caf::actor claims;
   /// Whether `start` gave the namespaces: hellos wait for it.
   bool mine_ready = false;
   static inline const char* name = "durable.cluster.router";

@@ -249,6 +249,16 @@ void connection::on_request() {
   }
   ex->target = i->second.get();
   ex->ref = std::move(parsed.object);
+  if (auto hint = msg.find(boost::beast::string_view{
+          location_hint_header.data(), location_hint_header.size()});
+      hint != msg.end()) {
+    auto parsed_hint = parse_location_hint(view(hint->value()));
+    if (!parsed_hint) {
+      finish_here(error_response(parsed_hint.error()));
+      return;
+    }
+    ex->ref.hint = *parsed_hint;
+  }
   if (boost::beast::websocket::is_upgrade(msg)) {
     // Kept for the handshake; nothing is read after it until the object
     // answered (the socket may stop being HTTP).

@@ -15,6 +15,11 @@
 namespace durable::http {
 
 /// What a request target names.
+/// The request header that gives a location hint for the object, honoured
+/// only if the request creates it (`get_options::location_hint`).
+inline constexpr std::string_view location_hint_header =
+    "x-durable-location-hint";
+
 struct parsed_target {
   /// The first path segment (not decoded; bindings are plain tokens).
   std::string_view binding;

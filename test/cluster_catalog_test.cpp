@@ -23,7 +23,7 @@ constexpr const char* valid = R"({"cluster": "demo", "nodes": [
    "http": "127.0.0.1:8101", "region": "weur", "jurisdictions": ["eu"]},
   {"name": "n2", "number": 2, "basp": "127.0.0.1:7102",
    "http": "127.0.0.1:8102", "region": "enam", "jurisdictions": ["us"]},
-  {"name": "n3", "number": 65535, "basp": "[::1]:7103",
+  {"name": "n3", "number": 65534, "basp": "[::1]:7103",
    "http": "node-3.example:8103", "region": "apac-ne"}]})";
 
 /// `valid` with the first `from` replaced by `to`.
@@ -85,7 +85,7 @@ BOOST_AUTO_TEST_CASE(a_valid_catalog_round_trips_into_its_entries) {
   BOOST_CHECK(n1.may_hold(jurisdiction::none));
   BOOST_CHECK(!n1.may_hold(jurisdiction::us));
   auto& n3 = cat->nodes()[2];
-  BOOST_CHECK_EQUAL(n3.number, 65535);
+  BOOST_CHECK_EQUAL(n3.number, 65534);
   BOOST_CHECK_EQUAL(n3.basp.host, "[::1]");
   BOOST_CHECK_EQUAL(n3.basp.port, 7103);
   BOOST_CHECK_EQUAL(n3.http.to_string(), "node-3.example:8103");
@@ -148,6 +148,7 @@ BOOST_AUTO_TEST_CASE(each_node_field_is_checked_and_named) {
       {with(R"("number": 2)", R"("number": 0)"),
        {"nodes[1] (\"n2\")", "\"number\"", "got 0"}},
       {with(R"("number": 2)", R"("number": 65536)"), {"\"n2\"", "\"number\""}},
+      {with(R"("number": 2)", R"("number": 65535)"), {"\"n2\"", "reserved"}},
       {with(R"("number": 2)", R"("number": -1)"), {"\"n2\"", "\"number\""}},
       {with(R"("number": 2)", R"("number": 1.5)"), {"\"n2\"", "\"number\""}},
       {with(R"("number": 2)", R"("number": "2")"), {"\"n2\"", "\"number\""}},

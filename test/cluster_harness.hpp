@@ -2,7 +2,7 @@
 
 // Real cluster nodes for tests: certificates made by the openssl CLI, a
 // catalog on free ports of 127.0.0.1, and counter_server processes, each
-// with its own data directory and the same deployment secret.
+// with its own data directory and the same deployment secret (`node_set`).
 
 #include <chrono>
 #include <csignal>
@@ -27,6 +27,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "durable/catalog.hpp"
+#include "durable/id_factory.hpp"
+#include "durable/namespace_registry.hpp"
+#include "durable/secret.hpp"
 #include "http_client.hpp"
 #include "ports.hpp"
 #include "process.hpp"
@@ -37,6 +41,10 @@
 #endif
 
 namespace durable::test {
+
+/// The deployment secret of every test node (hex).
+inline const std::string cluster_secret_hex =
+    "7e1f0c2b3a4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7";
 
 /// Runs `cmd` in a shell; the test fails if it does.
 inline void shell(const std::string& cmd) {
@@ -226,5 +234,102 @@ inline bool links_up(uint16_t port, std::chrono::seconds limit,
   }
   return false;
 }
+
+/// The value of `target` (an increment or a read) as the node at `port`
+/// answers it; -status on an HTTP error, -1 without an answer. `body` gets
+/// the error's text.
+inline int64_t counter_call(uint16_t port, const std::string& target,
+                            std::string* body = nullptr) {
+  auto r = http_get(port, target);
+  if (!r)
+    return -1;
+  if (r->result_int() != 200) {
+    if (body)
+      *body = r->body();
+    return -static_cast<int64_t>(r->result_int());
+  }
+  return std::stoll(r->body());
+}
+
+/// counter_server nodes of one catalog, each with its own data directory
+/// under `dir`, serving `counter` and its eu sub-namespace `counter-eu`.
+class node_set {
+public:
+  std::string dir;
+  std::vector<node_spec> specs;
+  std::string catalog_file;
+  std::vector<std::unique_ptr<node_process>> nodes;
+
+  /// Writes the catalog of `specs` plus `extra` (nodes that are never
+  /// started) and starts every node of `specs` with certificates of `pki`
+  /// and the options `args`; then waits until every node sees its links to
+  /// the others up.
+  node_set(std::string dir, std::vector<node_spec> specs, const test_pki& pki,
+           std::vector<std::string> args, std::vector<node_spec> extra = {})
+      : dir(std::move(dir)),
+        specs(std::move(specs)),
+        args_(std::move(args)),
+        pki_(pki) {
+    std::filesystem::create_directories(this->dir);
+    catalog_file = this->dir + "/catalog.json";
+    auto catalog = this->specs;
+    catalog.insert(catalog.end(), extra.begin(), extra.end());
+    write_catalog(catalog_file, "test", catalog);
+    for (size_t i = 0; i < this->specs.size(); ++i)
+      nodes.emplace_back(start(i));
+    auto except = extra.empty() ? std::string{} : extra.front().name;
+    for (auto& x : this->specs)
+      BOOST_REQUIRE_MESSAGE(links_up(x.http, std::chrono::seconds{30}, except),
+                            x.name << " never saw all links up");
+  }
+
+  /// Starts node `i` (again).
+  std::unique_ptr<node_process> start(size_t i) {
+    auto& x = specs[i];
+    std::vector<std::string> args{
+        "--durable.data-dir=" + dir + "/" + x.name,
+        "--durable.cluster.catalog=" + catalog_file,
+        "--durable.cluster.node=" + x.name,
+        "--durable.cluster.tls-certificate=" + pki_.cert(x.name),
+        "--durable.cluster.tls-key=" + pki_.key(x.name),
+        "--durable.cluster.tls-ca=" + pki_.ca_file(),
+        "--durable.idle-timeout=10min",
+        "--http.bindings=[\"counter=counter\", \"counter-eu=counter@eu\"]",
+        "--http.shutdown-timeout=2s"};
+    args.insert(args.end(), args_.begin(), args_.end());
+    auto p = std::make_unique<node_process>(args, cluster_secret_hex,
+                                            dir + "/" + x.name + ".log");
+    BOOST_REQUIRE_MESSAGE(p->ready(), x.name << " did not start; see " << dir);
+    return p;
+  }
+
+  uint16_t http(size_t i) const { return specs[i].http; }
+
+  /// Objects live on node `i` now.
+  uint64_t live_objects(size_t i) const {
+    auto view = cluster_view(http(i));
+    BOOST_REQUIRE(view.is_object());
+    return view["live_objects"].get<uint64_t>();
+  }
+
+  /// The IDs of the `counter` namespace, as every node makes them.
+  durable::id_factory counter_ids() const {
+    auto secret = durable::deployment_secret::from_hex(cluster_secret_hex);
+    BOOST_REQUIRE(secret);
+    return durable::id_factory{
+        *secret, durable::namespace_registry::derived_id("counter")};
+  }
+
+  /// The catalog as the nodes read it.
+  durable::cluster::catalog catalog() const {
+    auto cat = durable::cluster::catalog::load(catalog_file);
+    BOOST_REQUIRE(cat);
+    return std::move(*cat);
+  }
+
+private:
+  std::vector<std::string> args_;
+  const test_pki& pki_;
+};
 
 } // namespace durable::test

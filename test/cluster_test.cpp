@@ -31,8 +31,7 @@ using namespace durable::test;
 
 namespace {
 
-const std::string secret_hex =
-    "7e1f0c2b3a4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7";
+const std::string& secret_hex = cluster_secret_hex;
 
 std::string temp_root() {
   static std::string root = [] {
@@ -63,64 +62,38 @@ struct pki_set {
   }
 };
 
-/// Three nodes: n1 in weur holding eu, n2 in enam holding us, n3 in apac
-/// holding both.
-struct cluster_fixture {
-  std::string dir;
-  std::vector<node_spec> specs{{"n1", 1, "weur", {"eu"}},
-                               {"n2", 2, "enam", {"us"}},
-                               {"n3", 3, "apac", {"eu", "us"}}};
-  std::vector<std::unique_ptr<node_process>> nodes;
-  std::string catalog_file;
-
-  /// A node #4 in the catalog whose BASP port drops every SYN (not
-  /// started), if the fixture has one.
+/// A node #4 of the catalog whose BASP port drops every SYN (never
+/// started), if the fixture has one; a base, so that it exists before the
+/// nodes start.
+struct hole_holder {
   std::unique_ptr<black_hole> hole;
 
-  explicit cluster_fixture(bool with_hole = false) {
+  /// The catalog entry of the hole, if there is one.
+  std::vector<node_spec> hole_spec() const {
+    if (!hole)
+      return {};
+    node_spec x{"hole", 4, "me", {}};
+    x.basp = hole->port();
+    return {x};
+  }
+};
+
+/// Three nodes: n1 in weur holding eu, n2 in enam holding us, n3 in apac
+/// holding both.
+struct cluster_fixture : hole_holder, node_set {
+  explicit cluster_fixture(bool with_hole = false)
+      : hole_holder{with_hole ? std::make_unique<black_hole>() : nullptr},
+        node_set(next_dir(),
+                 {{"n1", 1, "weur", {"eu"}},
+                  {"n2", 2, "enam", {"us"}},
+                  {"n3", 3, "apac", {"eu", "us"}}},
+                 pki_set::get().ours, {}, hole_spec()) {
+    // Nothing else.
+  }
+
+  static std::string next_dir() {
     static int round = 0;
-    dir = temp_root() + "/c" + std::to_string(++round);
-    std::filesystem::create_directories(dir);
-    catalog_file = dir + "/catalog.json";
-    auto catalog = specs;
-    if (with_hole) {
-      hole = std::make_unique<black_hole>();
-      catalog.push_back({"hole", 4, "me", {}});
-      catalog.back().basp = hole->port();
-    }
-    write_catalog(catalog_file, "test", catalog);
-    for (size_t i = 0; i < specs.size(); ++i)
-      nodes.emplace_back(start(i));
-    for (auto& x : specs)
-      BOOST_REQUIRE_MESSAGE(links_up(x.http, 30s, "hole"),
-                            x.name << " never saw all links up");
-  }
-
-  std::unique_ptr<node_process> start(size_t i) {
-    auto& pki = pki_set::get().ours;
-    auto& x = specs[i];
-    std::vector<std::string> args{
-        "--durable.data-dir=" + dir + "/" + x.name,
-        "--durable.cluster.catalog=" + catalog_file,
-        "--durable.cluster.node=" + x.name,
-        "--durable.cluster.tls-certificate=" + pki.cert(x.name),
-        "--durable.cluster.tls-key=" + pki.key(x.name),
-        "--durable.cluster.tls-ca=" + pki.ca_file(),
-        "--durable.idle-timeout=10min",
-        "--http.bindings=[\"counter=counter\", \"counter-eu=counter@eu\"]",
-        "--http.shutdown-timeout=2s"};
-    auto p = std::make_unique<node_process>(args, secret_hex,
-                                            dir + "/" + x.name + ".log");
-    BOOST_REQUIRE_MESSAGE(p->ready(), x.name << " did not start; see " << dir);
-    return p;
-  }
-
-  uint16_t http(size_t i) const { return specs[i].http; }
-
-  uint64_t live_objects(size_t i) const {
-    auto view = cluster_view(http(i));
-    BOOST_REQUIRE(view.is_object());
-    return view["live_objects"].get<uint64_t>();
+    return temp_root() + "/c" + std::to_string(++round);
   }
 
   /// A fresh unique counter ID of jurisdiction `j` as node `made_by`
@@ -135,13 +108,6 @@ struct cluster_fixture {
     auto id = counter_ids().new_unique(j, *tag);
     BOOST_REQUIRE(id);
     return id->to_string();
-  }
-
-  durable::id_factory counter_ids() const {
-    auto secret = durable::deployment_secret::from_hex(secret_hex);
-    BOOST_REQUIRE(secret);
-    return durable::id_factory{
-        *secret, durable::namespace_registry::derived_id("counter")};
   }
 
   /// The owner (node number) of the counter named `name` in `j`.
@@ -163,22 +129,6 @@ struct cluster_fixture {
     return "no link";
   }
 };
-
-/// The value of `target` (an increment or a read) as the node at `port`
-/// answers it; -status on an HTTP error, -1 without an answer. `body` gets
-/// the error's text.
-int64_t counter_call(uint16_t port, const std::string& target,
-                     std::string* body = nullptr) {
-  auto r = http_get(port, target);
-  if (!r)
-    return -1;
-  if (r->result_int() != 200) {
-    if (body)
-      *body = r->body();
-    return -static_cast<int64_t>(r->result_int());
-  }
-  return std::stoll(r->body());
-}
 
 /// `x` in whole milliseconds.
 template <class Duration>

@@ -55,9 +55,10 @@ struct node_entry {
 /// Rules (each broken one is an `errc::invalid_argument` naming the node and
 /// field): at most 1 MiB of text; no unknown or repeated fields; `cluster`
 /// and node names are 1 to 64 of [A-Za-z0-9._-]; 1 to 1000 nodes; names,
-/// numbers (1..65535, 0 means "made outside a cluster") and addresses (basp
-/// and http alike) are unique; a port is 1..65535; `region` is a location
-/// hint name; `jurisdictions` lists restricted jurisdictions, each once.
+/// numbers (1..65534; 0 means "made outside a cluster", 65535 is reserved) and
+/// addresses (basp and http alike) are unique; a port is 1..65535; `region` is
+/// a location hint name; `jurisdictions` lists restricted jurisdictions, each
+/// once.
 class catalog {
 public:
   // -- constructors -----------------------------------------------------------

@@ -16,7 +16,13 @@
 #include "durable/placement.hpp"
 #include "durable/remote_routing.hpp"
 
+namespace durable::etcd {
+class client;
+} // namespace durable::etcd
+
 namespace durable::cluster {
+
+class claim_cache;
 
 /// One link to a peer node as this node sees it.
 struct link_state {
@@ -35,6 +41,9 @@ public:
   void update(const link_state& x);
 
   std::vector<link_state> snapshot() const;
+
+  /// Whether the link to node `number` is up.
+  bool up(uint16_t number) const;
 
 private:
   mutable std::mutex mtx_;
@@ -57,7 +66,9 @@ public:
   /// Publishes this node's router on its BASP address (TLS) and dials the
   /// peers with higher numbers (each pair of nodes shares one link, made by
   /// the lower number). Call after binding the namespaces: the hello lists
-  /// them.
+  /// them. With etcd as coordinator, first takes the node's lease key, which
+  /// may wait up to twice the lease TTL for an older incarnation's lease to
+  /// expire (blocks the calling thread).
   caf::error start();
 
   /// Stops the router: in-flight requests to peers get `unavailable`.
@@ -78,6 +89,9 @@ public:
   /// The port the router listens on (after `start`).
   uint16_t port() const noexcept { return port_; }
 
+  /// Named IDs whose owner this node has cached (etcd mode; else 0).
+  size_t cached_claims() const noexcept;
+
   // -- remote_routing ---------------------------------------------------------
 
   uint16_t owner(const object_id& id) const noexcept override;
@@ -91,7 +105,11 @@ public:
                caf::execution_unit* ctx) const override;
 
 private:
-  node(caf::actor_system& sys, deployment& dep, cluster_settings cfg);
+  node(caf::actor_system& sys, deployment& dep, cluster_settings cfg,
+       std::shared_ptr<etcd::client> etcd);
+
+  /// The etcd key prefix of this cluster: `/caf-durable/<cluster>/`.
+  std::string etcd_prefix() const;
 
   caf::actor_system& sys_;
   deployment& dep_;
@@ -101,6 +119,13 @@ private:
   /// Spawned on construction, so `forward` never sees it change; after
   /// `stop` it is gone and CAF bounces requests to it.
   caf::actor router_;
+  /// This process's incarnation (random; in hellos and the lease key).
+  uint64_t incarnation_ = 0;
+  // -- etcd mode only (else null) --
+  std::shared_ptr<etcd::client> etcd_;
+  std::shared_ptr<claim_cache> claims_cache_;
+  caf::actor claims_;
+  caf::actor lease_keeper_;
   std::atomic<bool> started_{false};
   std::atomic<bool> stopped_{false};
   uint16_t port_ = 0;

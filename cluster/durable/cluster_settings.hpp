@@ -1,7 +1,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <string>
+#include <vector>
 
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
@@ -23,6 +25,34 @@ struct tls_files {
 /// the CA file holding at least one certificate. Errors name the file.
 caf::error check_tls_files(const tls_files& files);
 
+/// What decides which node owns a named ID.
+enum class coordinator_kind : uint8_t {
+  /// Rendezvous hashing over the catalog: no coordination, no placement by
+  /// first requester or hint.
+  none,
+  /// One claim per named ID in etcd, made on first access near the first
+  /// requester or its location hint, cached for good.
+  etcd,
+};
+
+/// How a node reaches its coordinator (`durable.cluster.*`).
+struct coordinator_settings {
+  coordinator_kind kind = coordinator_kind::none;
+  /// etcd client URLs (`host:port` or `http://host:port`).
+  std::vector<std::string> etcd_endpoints;
+  /// Bound of one etcd call, fail-over included.
+  caf::timespan etcd_timeout = std::chrono::seconds{5};
+  /// Named IDs whose owner a node remembers (a miss costs one etcd read).
+  size_t claim_cache = size_t{1} << 18;
+  /// etcd calls in flight at once (one thread each).
+  size_t claim_workers = 16;
+  /// First accesses waiting for their claim, at most; more get
+  /// `errc::overloaded`.
+  size_t max_waiting_claims = 100000;
+  /// Time to live of the node's lease in etcd.
+  std::chrono::seconds lease_ttl{10};
+};
+
 /// A node's cluster settings, under `durable.cluster.*`:
 ///
 /// | option              | meaning                                        |
@@ -35,6 +65,13 @@ caf::error check_tls_files(const tls_files& files);
 /// | heartbeat-interval  | BASP heartbeat (default 500ms)                 |
 /// | connection-timeout  | silence that drops a link (default 4s, ≥ 6×)   |
 /// | dial-timeout        | bound on one dial and hello (default 3s)       |
+/// | coordinator         | `none` (default) or `etcd`                     |
+/// | etcd-endpoints      | etcd client URLs, for `etcd`                   |
+/// | etcd-timeout        | bound of one etcd call (default 5s)            |
+/// | claim-cache         | named IDs whose owner is cached (default 2^18) |
+/// | claim-workers       | etcd calls in flight (default 16)              |
+/// | max-waiting-claims  | first accesses waiting (default 100000)        |
+/// | lease-ttl           | the node's etcd lease (default 10s)            |
 struct cluster_settings {
   catalog nodes;
   uint16_t self = 0; ///< This node's number.
@@ -42,6 +79,7 @@ struct cluster_settings {
   caf::timespan heartbeat_interval = std::chrono::milliseconds{500};
   caf::timespan connection_timeout = std::chrono::seconds{4};
   caf::timespan dial_timeout = std::chrono::seconds{3};
+  coordinator_settings coordinator;
 
   /// This node's catalog entry.
   const node_entry& self_entry() const { return *nodes.find(self); }

@@ -3,6 +3,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include <caf/expected.hpp>
@@ -14,11 +15,13 @@
 
 namespace durable::cluster {
 
-/// Where objects live in a cluster, decided without coordination:
+/// Where objects live in a cluster:
 /// - a unique ID names its node in its placement tag (bytes 1..2);
-/// - a named ID belongs to the node with the highest rendezvous score among
-///   the nodes allowed to hold its jurisdiction.
-/// Pure and cheap: every node computes the same owner from the catalog.
+/// - without a coordinator, a named ID belongs to the node with the highest
+///   rendezvous score among the nodes allowed to hold its jurisdiction
+///   (`owner`): pure and cheap, every node computes the same owner;
+/// - with one, a named ID belongs to the node its claim names, chosen on
+///   first access by `place_named` and then never changed.
 /// Safe to call from any thread.
 class placement {
 public:
@@ -52,6 +55,17 @@ public:
   caf::expected<uint16_t> place_unique(jurisdiction j,
                                        location_hint hint) const;
 
+  /// The node for a new named ID of jurisdiction `j`, accessed for the first
+  /// time through this node with `hint`: this node when there is no hint and
+  /// it may hold `j`; else, among the allowed nodes for which `live` is true,
+  /// those nearest to `hint` (or to this node's region without a hint), this
+  /// node if it is one of them, else one of them in turn.
+  /// `errc::no_placement` when no node may hold `j`, `errc::unavailable`
+  /// when none of those that may is live.
+  caf::expected<uint16_t>
+  place_named(jurisdiction j, location_hint hint,
+              const std::function<bool(uint16_t)>& live) const;
+
   /// A fixed distance between two regions (0 for the same one; `none` is
   /// far from everything), used to pick the nearest allowed node.
   static uint32_t distance(location_hint x, location_hint y) noexcept;
@@ -66,6 +80,16 @@ private:
     uint16_t number;
     location_hint region;
   };
+
+  /// Among the nodes that may hold `j` (and are `live`, if given), one of
+  /// those nearest to `target`: `self` if it is one and `prefer_self`, else
+  /// each in turn.
+  caf::expected<uint16_t>
+  nearest(jurisdiction j, location_hint target, bool prefer_self,
+          const std::function<bool(uint16_t)>* live) const;
+
+  /// Whether this node may hold `j`.
+  bool self_holds(jurisdiction j) const noexcept;
 
   /// The candidates for jurisdiction code `code` (0..7).
   const std::vector<candidate>& allowed(jurisdiction j) const noexcept {

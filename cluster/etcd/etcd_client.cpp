@@ -115,7 +115,8 @@ const std::vector<std::string>& client::endpoints() const {
 }
 
 caf::expected<claim_result> client::claim(const std::string& key,
-                                          const std::string& value) {
+                                          const std::string& value,
+                                          int64_t lease_id) {
   if (auto err = check_key(key))
     return err;
   auto k = base64_encode(key);
@@ -124,6 +125,8 @@ caf::expected<claim_result> client::claim(const std::string& key,
                   {"result", "EQUAL"},
                   {"create_revision", "0"}};
   json put = {{"key", k}, {"value", base64_encode(value)}};
+  if (lease_id != 0)
+    put["lease"] = std::to_string(lease_id);
   json range = {{"key", k}};
   json req = json::object();
   req["compare"] = json::array({compare});

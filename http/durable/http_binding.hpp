@@ -64,6 +64,9 @@ struct object_ref {
   bool by_id = false;
   /// The 64 hex digits, or the percent-decoded name.
   std::string key;
+  /// From the `X-Durable-Location-Hint` header: where to create the object
+  /// if this request creates it.
+  location_hint hint = location_hint::none;
 };
 
 /// The object the request is for.
@@ -120,12 +123,12 @@ public:
       auto id = ns_.id_from_string(ref.key);
       if (!id)
         return std::move(id.error());
-      auto found = ns_.get(*id);
+      auto found = ns_.get(*id, {ref.hint});
       if (!found)
         return std::move(found.error());
       target = std::move(*found);
     } else {
-      target = ns_.get_by_name(ref.key);
+      target = ns_.get_by_name(ref.key, {ref.hint});
     }
     set_object(ex, target.id());
     target.request_as(sender, mid, take_request(ex));

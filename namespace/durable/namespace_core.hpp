@@ -175,9 +175,15 @@ public:
                    caf::strong_actor_ptr sender, caf::message_id mid,
                    caf::message msg, caf::execution_unit* ctx);
 
+  /// The node that owns `id` as `remote_routing::owner` says
+  /// (`remote_routing::local` outside a cluster).
+  uint16_t owner(const object_id& id) const noexcept {
+    return remote_ ? remote_->owner(id) : remote_routing::local;
+  }
+
   /// Whether this node owns `id` (always, outside a cluster).
   bool owns(const object_id& id) const noexcept {
-    return !remote_ || remote_->owner(id) == remote_routing::local;
+    return owner(id) == remote_routing::local;
   }
 
   // -- namespace actor side ---------------------------------------------------

@@ -23,6 +23,13 @@ public:
   /// The owner value that means "this node".
   static constexpr uint16_t local = 0;
 
+  /// The owner value that means "not known yet": the routing must look the
+  /// owner up (in a coordinator) before anything is delivered. `route` hands
+  /// such messages to `forward` like any other, and the routing delivers
+  /// them, locally (through the namespace's `route_local`) or to their
+  /// owner, once it knows; a node number never takes this value.
+  static constexpr uint16_t unresolved = 0xFFFF;
+
   virtual ~remote_routing();
 
   /// The node that owns `id`: `local`, or the number of another node. An ID
@@ -35,7 +42,8 @@ public:
   virtual caf::expected<uint16_t> place_unique(jurisdiction j,
                                                location_hint hint) const = 0;
 
-  /// Delivers `msg` for object `id` of namespace `ns_key` to node `node`.
+  /// Delivers `msg` for object `id` of namespace `ns_key` to node `node`
+  /// (or, for `unresolved`, to the owner once it is known).
   /// The reply, or a retryable `errc::unavailable` when the node cannot be
   /// reached or its link goes down first, reaches `sender` as the response
   /// to `mid` (nothing, for an asynchronous message).

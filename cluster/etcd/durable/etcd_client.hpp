@@ -89,9 +89,10 @@ public:
 
   /// In one transaction: creates `key` with `value` if it does not exist
   /// (create revision 0), else reads the value it has. Every racer on one key
-  /// learns the same owner.
-  caf::expected<claim_result> claim(const std::string& key,
-                                    const std::string& value);
+  /// learns the same owner. A key created with `lease_id` (not 0) goes when
+  /// the lease does.
+  caf::expected<claim_result>
+  claim(const std::string& key, const std::string& value, int64_t lease_id = 0);
 
   /// A linearizable read of `key`: nothing if it does not exist.
   caf::expected<std::optional<key_value>> get(const std::string& key);
