@@ -24,9 +24,10 @@ HTTP_BENCH_PACKAGES := wrk curl
 BENCH_RESULTS ?= $(CURDIR)/bench-results
 # activation runs before million: million reports activation's per-object
 # figure beside its own.
-# cluster_request runs two cluster nodes (it starts the second itself).
+# cluster_request runs two cluster nodes (it starts the second itself),
+# cluster_claims two nodes and an etcd member.
 BENCH_PROGRAMS := stub_request hot_object spread activation million latency \
-                  cluster_request
+                  cluster_request cluster_claims
 # Extra options for every benchmark program, e.g. BENCH_ARGS="--runs 7".
 BENCH_ARGS ?=
 # Fuzzing (`make fuzz`, and `make test-long`) builds with clang and libFuzzer

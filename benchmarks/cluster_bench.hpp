@@ -203,7 +203,8 @@ public:
 
 /// One node of the cluster in scratch directory `dir` (with `catalog.json`
 /// and the PKI in `pki/`): data in `<dir>/<name>`, the secret from
-/// `DURABLE_SECRET`, two CAF worker threads. Bind, then `start`.
+/// `DURABLE_SECRET`, two CAF worker threads; etcd at `etcd` as coordinator
+/// if not empty. Bind, then `start`.
 struct node_runtime {
   cluster_config cfg;
   durable::cluster::cluster_settings cluster;
@@ -211,8 +212,9 @@ struct node_runtime {
   std::optional<durable::deployment> dep;
   std::shared_ptr<durable::cluster::node> node;
 
-  node_runtime(const std::string& dir, const std::string& name)
-      : sys(prepare(cfg, cluster, dir, name)) {
+  node_runtime(const std::string& dir, const std::string& name,
+               std::vector<std::string> etcd = {})
+      : sys(prepare(cfg, cluster, dir, name, std::move(etcd))) {
     auto s = value_of(durable::settings::from_config(cfg), "settings");
     s.data_dir = dir + "/" + name;
     dep.emplace(value_of(durable::deployment::open(sys, s), "deployment"));
@@ -228,7 +230,8 @@ struct node_runtime {
   static cluster_config& prepare(cluster_config& cfg,
                                  durable::cluster::cluster_settings& out,
                                  const std::string& dir,
-                                 const std::string& name) {
+                                 const std::string& name,
+                                 std::vector<std::string> etcd) {
     auto pki = dir + "/pki/";
     cfg.set("scheduler.max-threads", 2);
     // `set` finds no option whose category has a dot (durable.cluster): put
@@ -242,6 +245,10 @@ struct node_runtime {
     put("tls-certificate", pki + name + ".pem");
     put("tls-key", pki + name + ".key");
     put("tls-ca", pki + "ca.pem");
+    if (!etcd.empty()) {
+      put("coordinator", "etcd");
+      caf::put(cfg.content, "durable.cluster.etcd-endpoints", std::move(etcd));
+    }
     out = value_of(durable::cluster::prepare(cfg), "cluster settings");
     return cfg;
   }

@@ -22,9 +22,14 @@ namespace durable::cluster {
 
 namespace {
 
-/// Ask a worker: `(claim_atom, object_id id, uint16_t preferred)` → the
-/// owner's number.
+/// Ask a worker: `(claim_atom, std::vector<object_id> ids,
+/// std::vector<uint16_t> preferred, bool verify)` → the owner of each ID
+/// (0 where etcd holds a malformed claim). `verify`: read the claims first
+/// (no commit) and claim only those that do not exist.
 using claim_atom = caf::atom_constant<caf::atom("dc_claim")>;
+
+/// IDs per etcd transaction, at most.
+constexpr size_t max_batch = 64;
 
 /// Parses a claim's value: a node number from 1 to 65534 in decimal.
 std::optional<uint16_t> parse_owner(const std::string& text) {
@@ -46,17 +51,43 @@ caf::behavior claim_worker(caf::event_based_actor*,
                            std::shared_ptr<etcd::client> etcd,
                            std::string prefix) {
   return {
-      [=](claim_atom, const object_id& id,
-          uint16_t preferred) -> caf::result<uint16_t> {
-        auto got =
-            etcd->claim(prefix + to_string(id), std::to_string(preferred));
-        if (!got)
-          return std::move(got.error());
-        if (auto owner = parse_owner(got->owner))
-          return *owner;
-        return make_error(errc::unavailable,
-                          "etcd holds a malformed claim for object " +
-                              to_string(id));
+      [=](claim_atom, const std::vector<object_id>& ids,
+          const std::vector<uint16_t>& preferred,
+          bool verify) -> caf::result<std::vector<uint16_t>> {
+        std::vector<std::string> keys;
+        for (auto& id : ids)
+          keys.push_back(prefix + to_string(id));
+        std::vector<std::string> owners(ids.size());
+        std::vector<size_t> open;
+        if (verify) {
+          auto got = etcd->get_all(keys);
+          if (!got)
+            return std::move(got.error());
+          for (size_t i = 0; i < ids.size(); ++i)
+            if ((*got)[i])
+              owners[i] = std::move(*(*got)[i]);
+            else
+              open.push_back(i);
+        } else {
+          for (size_t i = 0; i < ids.size(); ++i)
+            open.push_back(i);
+        }
+        if (!open.empty()) {
+          std::vector<std::string> open_keys, values;
+          for (auto i : open) {
+            open_keys.push_back(keys[i]);
+            values.push_back(std::to_string(preferred[i]));
+          }
+          auto got = etcd->claim_all(open_keys, values);
+          if (!got)
+            return std::move(got.error());
+          for (size_t n = 0; n < open.size(); ++n)
+            owners[open[n]] = std::move((*got)[n]);
+        }
+        std::vector<uint16_t> result;
+        for (auto& text : owners)
+          result.push_back(parse_owner(text).value_or(0));
+        return result;
       },
   };
 }
@@ -77,8 +108,13 @@ struct claims_state {
   /// Messages by the ID whose claim they wait for.
   std::unordered_map<object_id, std::vector<parked>> waiting;
   size_t parked_count = 0;
-  /// Claims to make, with the preferred node, once a worker is free.
-  std::deque<std::pair<object_id, uint16_t>> queue;
+  /// A claim to make (or, `verify`, to check) once a worker is free.
+  struct pending_claim {
+    object_id id;
+    uint16_t preferred;
+    bool verify;
+  };
+  std::deque<pending_claim> queue;
   std::vector<caf::actor> idle;
   namespace_cache namespaces;
   static inline const char* name = "durable.cluster.claims";
@@ -161,25 +197,44 @@ void resolved(claims_actor* self, const object_id& id, uint16_t owner) {
     deliver(self, id, owner, p);
 }
 
-/// Starts claims while workers are free.
+/// Starts claims while workers are free, each worker with up to
+/// `max_batch` of them (those that queued up meanwhile) in one transaction.
 void pump(claims_actor* self) {
   auto& st = self->state;
   while (!st.idle.empty() && !st.queue.empty()) {
     auto worker = std::move(st.idle.back());
     st.idle.pop_back();
-    auto [id, preferred] = st.queue.front();
-    st.queue.pop_front();
+    auto verify = st.queue.front().verify;
+    std::vector<object_id> ids;
+    std::vector<uint16_t> preferred;
+    while (!st.queue.empty() && ids.size() < max_batch &&
+           st.queue.front().verify == verify) {
+      ids.push_back(st.queue.front().id);
+      preferred.push_back(st.queue.front().preferred);
+      st.queue.pop_front();
+    }
     // The client bounds every call (etcd-timeout): no CAF timeout needed.
-    self->request(worker, caf::infinite, claim_atom::value, id, preferred)
+    self->request(worker, caf::infinite, claim_atom::value, ids, preferred,
+                  verify)
         .then(
-            [self, worker, id = id](uint16_t owner) {
+            [self, worker, ids](const std::vector<uint16_t>& owners) {
               self->state.idle.push_back(worker);
-              resolved(self, id, owner);
+              for (size_t i = 0; i < ids.size(); ++i) {
+                if (i < owners.size() && owners[i] != 0)
+                  resolved(self, ids[i], owners[i]);
+                else
+                  failed(self, ids[i],
+                         make_error(errc::unavailable,
+                                    "etcd holds a malformed claim for "
+                                    "object " +
+                                        to_string(ids[i])));
+              }
               pump(self);
             },
-            [self, worker, id = id](caf::error& err) {
+            [self, worker, ids](caf::error& err) {
               self->state.idle.push_back(worker);
-              failed(self, id, err);
+              for (auto& id : ids)
+                failed(self, id, err);
               pump(self);
             });
   }
@@ -226,7 +281,7 @@ caf::behavior claims(claims_actor* self, claims_config cfg) {
             preferred = *placed;
           }
           i = st.waiting.emplace(id, std::vector<parked>{}).first;
-          st.queue.emplace_back(id, preferred);
+          st.queue.push_back({id, preferred, from_peer});
         }
         i->second.push_back(std::move(p));
         ++st.parked_count;

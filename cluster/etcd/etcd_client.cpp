@@ -159,6 +159,122 @@ caf::expected<claim_result> client::claim(const std::string& key,
   return claim_result{std::move((*kv)->value), (*kv)->create_revision, false};
 }
 
+namespace {
+
+constexpr size_t max_batch = 64;
+
+caf::error check_batch(const std::vector<std::string>& keys) {
+  if (keys.empty() || keys.size() > max_batch)
+    return make_error(errc::invalid_argument,
+                      "etcd: a batch holds 1 to 64 keys");
+  for (auto& key : keys)
+    if (auto err = check_key(key))
+      return err;
+  return caf::none;
+}
+
+/// The `i`th range answer of a transaction's `responses`.
+caf::expected<std::optional<key_value>> range_answer(const json& body, size_t i,
+                                                     size_t n) {
+  auto responses = body.find("responses");
+  if (responses == body.end() || !responses->is_array() ||
+      responses->size() != n)
+    return malformed("txn without its range answers");
+  auto& entry = (*responses)[i];
+  if (!entry.is_object() || !entry.contains("response_range"))
+    return malformed("txn answer is not a range");
+  return single_kv(entry["response_range"]);
+}
+
+} // namespace
+
+caf::expected<std::vector<std::string>>
+client::claim_all(const std::vector<std::string>& keys,
+                  const std::vector<std::string>& values) {
+  if (auto err = check_batch(keys))
+    return err;
+  if (values.size() != keys.size())
+    return make_error(errc::invalid_argument,
+                      "etcd: claim_all needs one value per key");
+  std::vector<std::string> result(keys.size());
+  std::vector<size_t> open(keys.size());
+  for (size_t i = 0; i < open.size(); ++i)
+    open[i] = i;
+  while (!open.empty()) {
+    json compares = json::array();
+    json puts = json::array();
+    json ranges = json::array();
+    for (auto i : open) {
+      auto k = base64_encode(keys[i]);
+      compares.push_back({{"key", k},
+                          {"target", "CREATE"},
+                          {"result", "EQUAL"},
+                          {"create_revision", "0"}});
+      puts.push_back(
+          {{"request_put", {{"key", k}, {"value", base64_encode(values[i])}}}});
+      ranges.push_back({{"request_range", {{"key", k}}}});
+    }
+    json req = {{"compare", std::move(compares)},
+                {"success", std::move(puts)},
+                {"failure", std::move(ranges)}};
+    auto answer = gw_->call("/v3/kv/txn", req);
+    if (!answer)
+      return std::move(answer.error());
+    if (answer->code != 0)
+      return rejected(*answer);
+    auto& body = answer->body;
+    auto succeeded = body.find("succeeded");
+    if (succeeded != body.end() && *succeeded == true) {
+      for (auto i : open)
+        result[i] = values[i];
+      break;
+    }
+    // Some key existed: those are settled, the rest go round again.
+    std::vector<size_t> still_open;
+    for (size_t n = 0; n < open.size(); ++n) {
+      auto kv = range_answer(body, n, open.size());
+      if (!kv)
+        return std::move(kv.error());
+      if (*kv)
+        result[open[n]] = std::move((*kv)->value);
+      else
+        still_open.push_back(open[n]);
+    }
+    if (still_open.size() == open.size())
+      return malformed("failed claims without an existing key");
+    open = std::move(still_open);
+  }
+  return result;
+}
+
+caf::expected<std::vector<std::optional<std::string>>>
+client::get_all(const std::vector<std::string>& keys) {
+  if (auto err = check_batch(keys))
+    return err;
+  // A transaction without writes is read-only: etcd serves it with a
+  // linearizable read, no commit.
+  json ranges = json::array();
+  for (auto& key : keys)
+    ranges.push_back({{"request_range", {{"key", base64_encode(key)}}}});
+  json req = {{"success", std::move(ranges)}};
+  auto answer = gw_->call("/v3/kv/txn", req);
+  if (!answer)
+    return std::move(answer.error());
+  if (answer->code != 0)
+    return rejected(*answer);
+  std::vector<std::optional<std::string>> result;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto kv = range_answer(answer->body, i, keys.size());
+    if (!kv)
+      return std::move(kv.error());
+    if (*kv)
+      result.emplace_back(std::move((*kv)->value));
+    else
+      result.emplace_back();
+  }
+  return result;
+}
+
 caf::expected<std::optional<key_value>> client::get(const std::string& key) {
   if (auto err = check_key(key))
     return err;

@@ -94,6 +94,21 @@ public:
   caf::expected<claim_result>
   claim(const std::string& key, const std::string& value, int64_t lease_id = 0);
 
+  /// `claim` for many keys at once, `values[i]` for `keys[i]`: one
+  /// transaction creates them all if none exists (one commit for all), else
+  /// reads them; keys that existed get their value, and the others are
+  /// claimed again (each round settles at least one key). Returns the owner
+  /// of each key, in order. At most 64 keys (etcd's default limit of
+  /// operations per transaction is 128).
+  caf::expected<std::vector<std::string>>
+  claim_all(const std::vector<std::string>& keys,
+            const std::vector<std::string>& values);
+
+  /// Linearizable reads of `keys` in one read-only transaction (no commit):
+  /// the value of each, or nothing where a key does not exist. At most 64.
+  caf::expected<std::vector<std::optional<std::string>>>
+  get_all(const std::vector<std::string>& keys);
+
   /// A linearizable read of `key`: nothing if it does not exist.
   caf::expected<std::optional<key_value>> get(const std::string& key);
 
