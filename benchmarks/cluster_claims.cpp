@@ -177,10 +177,9 @@ void first_access(const bench::options& opts, const setup& su, node_runtime& a,
   r.name = "cluster_claim_first_access";
   r.unit = "us (p99)";
   r.baseline_name = "first request to a fresh unique ID on B (p99)";
-  std::map<std::string, std::vector<double>> series;
+  latency_series series;
   auto record = [&](const std::string& what, std::vector<double> lat) {
-    series[what + "_p50_us"].push_back(bench::quantile_sorted(lat, 0.5));
-    series[what + "_p99_us"].push_back(bench::quantile_sorted(lat, 0.99));
+    series.record(what, lat);
   };
   bench::progress prog{r.name};
   for (int run = 0; run < opts.runs; ++run) {
@@ -198,17 +197,11 @@ void first_access(const bench::options& opts, const setup& su, node_runtime& a,
       if (a.node->owner(x.id()) != node_b)
         throw std::runtime_error("a named object hinted enam is not on B");
     prog.update("run " + std::to_string(run + 1) + "/" +
-                std::to_string(opts.runs) + ": first access p50/p99 named " +
-                bench::fixed(series["named_p50_us"].back()) + "/" +
-                bench::fixed(series["named_p99_us"].back()) + " us, unique " +
-                bench::fixed(series["unique_p50_us"].back()) + "/" +
-                bench::fixed(series["unique_p99_us"].back()) + " us");
+                std::to_string(opts.runs) + ": first access p50/p99 " +
+                series.last({"named", "unique"}));
   }
   prog.done();
-  r.runs = series["named_p99_us"];
-  r.baseline_runs = series["unique_p99_us"];
-  for (auto& [k, xs] : series)
-    r.figures[k] = bench::summary::of(xs).median;
+  series.fill(r, "named", "unique");
   r.params = {{"samples_per_run", std::to_string(su.samples)},
               {"objects", "in-memory counters, fresh each run"},
               {"placement", "A in weur, B in enam; all hinted enam"},

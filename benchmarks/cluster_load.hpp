@@ -123,4 +123,38 @@ std::vector<double> one_at_a_time(caf::actor_system& sys,
   return lat;
 }
 
+/// The p50 and p99 of one-at-a-time latencies per variant, one value per
+/// run, and what goes into the report.
+class latency_series {
+public:
+  /// Records the sorted latencies `lat` (us) of variant `what`.
+  void record(const std::string& what, const std::vector<double>& lat) {
+    series_[what + "_p50_us"].push_back(bench::quantile_sorted(lat, 0.5));
+    series_[what + "_p99_us"].push_back(bench::quantile_sorted(lat, 0.99));
+  }
+
+  /// "named 350/900 us, unique 400/1000 us" for the last run of `names`.
+  std::string last(const std::vector<std::string>& names) {
+    std::string result;
+    for (auto& x : names)
+      result += (result.empty() ? "" : ", ") + x + " " +
+                bench::fixed(series_[x + "_p50_us"].back()) + "/" +
+                bench::fixed(series_[x + "_p99_us"].back()) + " us";
+    return result;
+  }
+
+  /// The p99s of `ours` and `baseline` as the report's runs, and the
+  /// median over runs of every percentile as its figures.
+  void fill(bench::report& r, const std::string& ours,
+            const std::string& baseline) {
+    r.runs = series_[ours + "_p99_us"];
+    r.baseline_runs = series_[baseline + "_p99_us"];
+    for (auto& [k, xs] : series_)
+      r.figures[k] = bench::summary::of(xs).median;
+  }
+
+private:
+  std::map<std::string, std::vector<double>> series_;
+};
+
 } // namespace bench::cluster

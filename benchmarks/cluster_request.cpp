@@ -87,11 +87,10 @@ void first_access(const bench::options& opts, const setup& su, node_runtime& a,
   r.name = "cluster_first_access";
   r.unit = "us (p99)";
   r.baseline_name = "raw CAF request to a plain actor on B (p99)";
-  std::map<std::string, std::vector<double>> series;
+  latency_series series;
   auto& places = a.node->places();
   auto record = [&](const std::string& what, std::vector<double> lat) {
-    series[what + "_p50_us"].push_back(bench::quantile_sorted(lat, 0.5));
-    series[what + "_p99_us"].push_back(bench::quantile_sorted(lat, 0.99));
+    series.record(what, lat);
   };
   // As many raw round trips as first accesses, round-robin over the
   // plain counters.
@@ -126,21 +125,11 @@ void first_access(const bench::options& opts, const setup& su, node_runtime& a,
     if (run % 2 == 0)
       raw();
     prog.update("run " + std::to_string(run + 1) + "/" +
-                std::to_string(opts.runs) + ": first access p50/p99 named " +
-                bench::fixed(series["named_p50_us"].back()) + "/" +
-                bench::fixed(series["named_p99_us"].back()) + " us, unique " +
-                bench::fixed(series["unique_p50_us"].back()) + "/" +
-                bench::fixed(series["unique_p99_us"].back()) + " us, live " +
-                bench::fixed(series["warm_p50_us"].back()) + "/" +
-                bench::fixed(series["warm_p99_us"].back()) + " us | raw " +
-                bench::fixed(series["raw_p50_us"].back()) + "/" +
-                bench::fixed(series["raw_p99_us"].back()) + " us");
+                std::to_string(opts.runs) + ": first access p50/p99 " +
+                series.last({"named", "unique", "warm", "raw"}));
   }
   prog.done();
-  r.runs = series["named_p99_us"];
-  r.baseline_runs = series["raw_p99_us"];
-  for (auto& [k, xs] : series)
-    r.figures[k] = bench::summary::of(xs).median;
+  series.fill(r, "named", "raw");
   r.params = {{"samples_per_run", std::to_string(su.samples)},
               {"objects", "in-memory counters, fresh each run"},
               {"placement", "A in weur, B in enam; unique IDs hinted enam"},

@@ -89,6 +89,15 @@ caf::error rejected(const gateway_answer& answer) {
                     "etcd rejected the request: " + answer.message);
 }
 
+/// The body of an answer that succeeded, or why the call failed.
+caf::expected<json> body_of(caf::expected<gateway_answer> answer) {
+  if (!answer)
+    return std::move(answer.error());
+  if (answer->code != 0)
+    return rejected(*answer);
+  return std::move(answer->body);
+}
+
 caf::error check_key(const std::string& key) {
   if (key.empty())
     return make_error(errc::invalid_argument, "etcd: empty key");
@@ -132,12 +141,10 @@ caf::expected<claim_result> client::claim(const std::string& key,
   req["compare"] = json::array({compare});
   req["success"] = json::array({json{{"request_put", put}}});
   req["failure"] = json::array({json{{"request_range", range}}});
-  auto answer = gw_->call("/v3/kv/txn", req);
+  auto answer = body_of(gw_->call("/v3/kv/txn", req));
   if (!answer)
     return std::move(answer.error());
-  if (answer->code != 0)
-    return rejected(*answer);
-  auto& body = answer->body;
+  auto& body = *answer;
   auto succeeded = body.find("succeeded"); // Absent when false.
   if (succeeded != body.end() && *succeeded == true) {
     auto rev = header_revision(body);
@@ -217,12 +224,10 @@ client::claim_all(const std::vector<std::string>& keys,
     json req = {{"compare", std::move(compares)},
                 {"success", std::move(puts)},
                 {"failure", std::move(ranges)}};
-    auto answer = gw_->call("/v3/kv/txn", req);
+    auto answer = body_of(gw_->call("/v3/kv/txn", req));
     if (!answer)
       return std::move(answer.error());
-    if (answer->code != 0)
-      return rejected(*answer);
-    auto& body = answer->body;
+    auto& body = *answer;
     auto succeeded = body.find("succeeded");
     if (succeeded != body.end() && *succeeded == true) {
       for (auto i : open)
@@ -257,14 +262,12 @@ client::get_all(const std::vector<std::string>& keys) {
   for (auto& key : keys)
     ranges.push_back({{"request_range", {{"key", base64_encode(key)}}}});
   json req = {{"success", std::move(ranges)}};
-  auto answer = gw_->call("/v3/kv/txn", req);
-  if (!answer)
-    return std::move(answer.error());
-  if (answer->code != 0)
-    return rejected(*answer);
+  auto body = body_of(gw_->call("/v3/kv/txn", req));
+  if (!body)
+    return std::move(body.error());
   std::vector<std::optional<std::string>> result;
   for (size_t i = 0; i < keys.size(); ++i) {
-    auto kv = range_answer(answer->body, i, keys.size());
+    auto kv = range_answer(*body, i, keys.size());
     if (!kv)
       return std::move(kv.error());
     if (*kv)
@@ -279,12 +282,11 @@ caf::expected<std::optional<key_value>> client::get(const std::string& key) {
   if (auto err = check_key(key))
     return err;
   // No "serializable": the gateway's default range is linearizable.
-  auto answer = gw_->call("/v3/kv/range", json{{"key", base64_encode(key)}});
-  if (!answer)
-    return std::move(answer.error());
-  if (answer->code != 0)
-    return rejected(*answer);
-  return single_kv(answer->body);
+  auto body =
+      body_of(gw_->call("/v3/kv/range", json{{"key", base64_encode(key)}}));
+  if (!body)
+    return std::move(body.error());
+  return single_kv(*body);
 }
 
 caf::expected<int64_t> client::put(const std::string& key,
@@ -294,39 +296,33 @@ caf::expected<int64_t> client::put(const std::string& key,
   json req = {{"key", base64_encode(key)}, {"value", base64_encode(value)}};
   if (lease_id != 0)
     req["lease"] = std::to_string(lease_id);
-  auto answer = gw_->call("/v3/kv/put", req);
-  if (!answer)
-    return std::move(answer.error());
-  if (answer->code != 0)
-    return rejected(*answer);
-  return header_revision(answer->body);
+  auto body = body_of(gw_->call("/v3/kv/put", req));
+  if (!body)
+    return std::move(body.error());
+  return header_revision(*body);
 }
 
 caf::expected<lease> client::grant(std::chrono::seconds ttl) {
   if (ttl.count() <= 0)
     return make_error(errc::invalid_argument, "etcd: lease TTL must be > 0");
-  auto answer =
-      gw_->call("/v3/lease/grant", json{{"TTL", std::to_string(ttl.count())}});
-  if (!answer)
-    return std::move(answer.error());
-  if (answer->code != 0)
-    return rejected(*answer);
-  auto id = int_field(answer->body, "ID");
-  auto granted = int_field(answer->body, "TTL");
+  auto body = body_of(
+      gw_->call("/v3/lease/grant", json{{"TTL", std::to_string(ttl.count())}}));
+  if (!body)
+    return std::move(body.error());
+  auto id = int_field(*body, "ID");
+  auto granted = int_field(*body, "TTL");
   if (!id || !granted || *id == 0 || *granted <= 0)
     return malformed("lease grant");
   return lease{*id, *granted};
 }
 
 caf::expected<lease> client::keep_alive(int64_t lease_id) {
-  auto answer =
-      gw_->call("/v3/lease/keepalive", json{{"ID", std::to_string(lease_id)}});
-  if (!answer)
-    return std::move(answer.error());
-  if (answer->code != 0)
-    return rejected(*answer);
-  auto result = answer->body.find("result");
-  if (result == answer->body.end() || !result->is_object())
+  auto body = body_of(
+      gw_->call("/v3/lease/keepalive", json{{"ID", std::to_string(lease_id)}}));
+  if (!body)
+    return std::move(body.error());
+  auto result = body->find("result");
+  if (result == body->end() || !result->is_object())
     return malformed("keep-alive without a result");
   auto ttl = int_field(*result, "TTL");
   if (!ttl)
