@@ -403,4 +403,24 @@ struct namespaces {
   }
 };
 
+/// The `main` of a benchmark that runs as node A and again as node B
+/// (`--role b`): calls `a(opts)` or `b(opts)`, and prints what one of them
+/// threw as "<name>[ (node B)]: <what>", returning 1.
+template <class A, class B>
+int two_node_main(int argc, char** argv, const char* name, A a, B b) {
+  auto opts = bench::options::parse(argc, argv);
+  auto role = opts.extra["role"];
+  try {
+    if (role == "b")
+      return b(opts);
+    if (!role.empty() && role != "a")
+      throw std::runtime_error("--role is a or b");
+    return a(opts);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s%s: %s\n", name, role == "b" ? " (node B)" : "",
+                 e.what());
+    return 1;
+  }
+}
+
 } // namespace bench::cluster

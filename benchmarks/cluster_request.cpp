@@ -256,17 +256,7 @@ int run_a(bench::options opts) {
 } // namespace
 
 int main(int argc, char** argv) {
-  auto opts = bench::options::parse(argc, argv);
-  try {
-    auto role = opts.extra["role"];
-    if (role == "b")
-      return run_b(opts.extra["dir"]);
-    if (!role.empty() && role != "a")
-      throw std::runtime_error("--role is a or b");
-    return run_a(opts);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "cluster_request%s: %s\n",
-                 opts.extra["role"] == "b" ? " (node B)" : "", e.what());
-    return 1;
-  }
+  return two_node_main(
+      argc, argv, "cluster_request", run_a,
+      [](bench::options& opts) { return run_b(opts.extra["dir"]); });
 }
