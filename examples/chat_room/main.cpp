@@ -7,13 +7,11 @@
 // Prints "listening on ADDRESS:PORT" once it accepts connections and runs
 // until SIGINT or SIGTERM.
 
-#include <csignal>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 
 #include <caf/all.hpp>
 
+#include "../serve.hpp"
 #include "chat_room.hpp"
 #include "durable/deployment.hpp"
 #include "durable/http_config.hpp"
@@ -22,18 +20,13 @@
 namespace {
 
 int fail(const std::string& what) {
-  std::fprintf(stderr, "chat_room: %s\n", what.c_str());
-  return EXIT_FAILURE;
+  return example::fail("chat_room", what);
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  auto stop_signals = example::block_stop_signals();
   durable::http::config cfg;
   if (auto err = cfg.parse(argc, argv))
     return fail("bad options: " + cfg.render(err));
@@ -54,14 +47,9 @@ int main(int argc, char** argv) {
     durable::http::server srv{sys, *opts};
     if (auto err = srv.bind("chat", *rooms))
       return fail(durable::message_of(err));
-    if (auto err = srv.start())
+    if (auto err =
+            example::serve_until_stopped(srv, stop_signals, opts->address))
       return fail(durable::message_of(err));
-    std::printf("listening on %s:%u\n", opts->address.c_str(),
-                static_cast<unsigned>(srv.port()));
-    std::fflush(stdout);
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    srv.stop();
   }
   dep->shutdown();
   return EXIT_SUCCESS;

@@ -43,6 +43,7 @@
 #include <time.h>
 
 #include "../counter/counter.hpp"
+#include "../serve.hpp"
 #include "durable/cluster_node.hpp"
 #include "durable/cluster_settings.hpp"
 #include "durable/config.hpp"
@@ -107,8 +108,7 @@ void raise_fd_limit() {
 }
 
 int fail(const std::string& what) {
-  std::fprintf(stderr, "counter_server: %s\n", what.c_str());
-  return EXIT_FAILURE;
+  return example::fail("counter_server", what);
 }
 
 /// Binds each "segment=class" of `specs`. The class name doubles as the
@@ -155,11 +155,7 @@ int bind_all(durable::deployment& dep, durable::http::server& srv,
 int main(int argc, char** argv) {
   // Block the stop signals before any thread exists: all threads inherit
   // the mask, and only main receives them, through sigwait.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  auto stop_signals = example::block_stop_signals();
   raise_fd_limit();
   server_config cfg;
   // CAF starts at least four scheduler threads; on a small machine the

@@ -20,6 +20,7 @@
 
 #include <caf/all.hpp>
 
+#include "../serve.hpp"
 #include "durable/config.hpp"
 #include "durable/deployment.hpp"
 #include "durable/http_config.hpp"
@@ -67,18 +68,13 @@ caf::behavior demo(caf::event_based_actor* self,
 }
 
 int fail(const std::string& what) {
-  std::fprintf(stderr, "rate_limiter: %s\n", what.c_str());
-  return EXIT_FAILURE;
+  return example::fail("rate_limiter", what);
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  auto stop_signals = example::block_stop_signals();
   limiter_config cfg;
   if (auto err = cfg.parse(argc, argv))
     return fail("bad options: " + cfg.render(err));
@@ -103,14 +99,9 @@ int main(int argc, char** argv) {
     durable::http::server srv{sys, *opts};
     if (auto err = srv.bind("limit", *ns))
       return fail(durable::message_of(err));
-    if (auto err = srv.start())
+    if (auto err =
+            example::serve_until_stopped(srv, stop_signals, opts->address))
       return fail(durable::message_of(err));
-    std::printf("listening on %s:%u\n", opts->address.c_str(),
-                static_cast<unsigned>(srv.port()));
-    std::fflush(stdout);
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    srv.stop();
   }
   dep->shutdown();
   return EXIT_SUCCESS;
