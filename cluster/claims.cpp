@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "durable/etcd_client.hpp"
 #include "durable/placement.hpp"
 #include "durable/remote_routing.hpp"
+#include "durable/storage_engine.hpp"
 #include "namespace_cache.hpp"
 #include "router.hpp"
 
@@ -28,8 +30,38 @@ namespace {
 /// (no commit) and claim only those that do not exist.
 using claim_atom = caf::atom_constant<caf::atom("dc_claim")>;
 
+/// Record claims this node holds: `(record_atom, std::vector<object_id>)`.
+using record_atom = caf::atom_constant<caf::atom("dc_record")>;
+
 /// IDs per etcd transaction, at most.
 constexpr size_t max_batch = 64;
+
+/// The meta key under which a node records a claim it holds.
+std::string record_key(const object_id& id) {
+  return "claim/" + to_string(id);
+}
+
+/// Writes the records of `ids` on a thread of its own (a commit blocks),
+/// one transaction per jurisdiction. A record only saves an etcd read
+/// later, so a failed write is dropped.
+caf::behavior claim_recorder(caf::event_based_actor*,
+                             std::shared_ptr<storage_engine> engine,
+                             std::string owner) {
+  return {
+      [=](record_atom, const std::vector<object_id>& ids) {
+        std::map<jurisdiction, std::vector<std::string>> keys;
+        for (auto& id : ids)
+          keys[id.jurisdiction()].push_back(record_key(id));
+        for (auto& [j, batch] : keys)
+          engine->update(j, [&batch, &owner](meta_transaction& txn) {
+            for (auto& key : batch)
+              if (auto err = txn.put(key, owner))
+                return err;
+            return caf::error{};
+          });
+      },
+  };
+}
 
 /// Parses a claim's value: a node number from 1 to 65534 in decimal.
 std::optional<uint16_t> parse_owner(const std::string& text) {
@@ -116,6 +148,10 @@ struct claims_state {
   };
   std::deque<pending_claim> queue;
   std::vector<caf::actor> idle;
+  /// Writes records of claims this node holds (null without an engine).
+  caf::actor recorder;
+  /// IDs this node was found to hold since the last batch: to record.
+  std::vector<object_id> to_record;
   namespace_cache namespaces;
   static inline const char* name = "durable.cluster.claims";
 };
@@ -193,6 +229,8 @@ void resolved(claims_actor* self, const object_id& id, uint16_t owner) {
     return;
   }
   st.cfg.cache->insert(id, owner);
+  if (owner == st.cfg.self && st.recorder)
+    st.to_record.push_back(id);
   for (auto& p : take_waiting(self, id))
     deliver(self, id, owner, p);
 }
@@ -229,6 +267,11 @@ void pump(claims_actor* self) {
                                     "object " +
                                         to_string(ids[i])));
               }
+              auto& st = self->state;
+              if (!st.to_record.empty())
+                self->send(st.recorder, record_atom::value,
+                           std::move(st.to_record));
+              st.to_record.clear();
               pump(self);
             },
             [self, worker, ids](caf::error& err) {
@@ -247,6 +290,9 @@ caf::behavior claims(claims_actor* self, claims_config cfg) {
   for (size_t i = 0; i < st.cfg.workers; ++i)
     st.idle.push_back(self->spawn<caf::detached + caf::linked>(
         claim_worker, st.cfg.etcd, st.cfg.prefix));
+  if (st.cfg.engine)
+    st.recorder = self->spawn<caf::detached + caf::linked>(
+        claim_recorder, st.cfg.engine, std::to_string(st.cfg.self));
   return {
       [=](resolve_atom, std::string& ns_key, const object_id& id, uint8_t hint,
           caf::strong_actor_ptr& sender, caf::message_id mid, caf::message& msg,
@@ -265,6 +311,16 @@ caf::behavior claims(claims_actor* self, claims_config cfg) {
           return;
         }
         auto i = st.waiting.find(id);
+        if (i == st.waiting.end() && st.cfg.engine) {
+          // Recorded as this node's when it was claimed or checked before (a
+          // read of the mapped meta database, no commit): no etcd call.
+          auto rec = st.cfg.engine->meta_get(id.jurisdiction(), record_key(id));
+          if (rec && *rec && **rec == std::to_string(st.cfg.self)) {
+            st.cfg.cache->insert(id, st.cfg.self);
+            deliver(self, id, st.cfg.self, p);
+            return;
+          }
+        }
         if (i == st.waiting.end()) {
           // The first message for this ID decides where it goes (its hint
           // counts only now); a peer's forward names this node.

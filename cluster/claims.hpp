@@ -18,6 +18,10 @@ namespace durable::etcd {
 class client;
 } // namespace durable::etcd
 
+namespace durable {
+class storage_engine;
+} // namespace durable
+
 namespace durable::cluster {
 
 class link_table;
@@ -41,13 +45,18 @@ struct claims_config {
   std::shared_ptr<const link_table> links;
   /// Delivers to other nodes (`out_atom`).
   caf::actor router;
+  /// Where this node records the claims it holds (meta key `claim/<hex>`
+  /// in the environment of the ID's jurisdiction), so that it needs no etcd
+  /// read for them after a restart; null: no records.
+  std::shared_ptr<storage_engine> engine;
   /// etcd calls in flight at once.
   size_t workers = 16;
   /// Messages waiting for claims, at most.
   size_t max_waiting = 100000;
 };
 
-/// Spawns the claims actor. For each named ID it is asked about, it makes
+/// Spawns the claims actor. For each named ID it is asked about that this
+/// node has not recorded as its own, it makes
 /// one etcd transaction (one per ID, however many messages wait for it) on
 /// a pool of detached workers: create the claim naming the node chosen by
 /// `placement::place_named` unless one exists, else read it. It caches the

@@ -77,6 +77,7 @@ node::node(caf::actor_system& sys, deployment& dep, cluster_settings cfg,
     cc.etcd = etcd_;
     cc.links = links_;
     cc.router = router_;
+    cc.engine = dep_.shared_engine();
     cc.workers = coord.claim_workers;
     cc.max_waiting = coord.max_waiting_claims;
     claims_ = spawn_claims(sys_, std::move(cc));

@@ -328,6 +328,10 @@ storage_engine& deployment::engine() const noexcept {
   return *state_->engine;
 }
 
+std::shared_ptr<storage_engine> deployment::shared_engine() const noexcept {
+  return state_->engine;
+}
+
 deployment::load deployment::node_load() const noexcept {
   load result;
   if (state_) {

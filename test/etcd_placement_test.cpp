@@ -342,6 +342,33 @@ BOOST_AUTO_TEST_CASE(with_etcd_down_only_new_named_objects_wait) {
   BOOST_CHECK_EQUAL(value, 1);
 }
 
+BOOST_AUTO_TEST_CASE(owners_remember_their_claims_across_restarts) {
+  placed_cluster c;
+  // 20 objects claimed for n1, then n1 restarts: it has no cache now.
+  for (int n = 0; n < 20; ++n)
+    BOOST_REQUIRE_EQUAL(
+        counter_call(c.http(0), "/counter/kept-" + std::to_string(n) + "/inc"),
+        1);
+  c.nodes.nodes[0]->kill(SIGTERM);
+  c.nodes.nodes[0] = c.nodes.start(0);
+  for (auto& x : c.nodes.specs)
+    BOOST_REQUIRE(links_up(x.http, 30s));
+  // With etcd gone, n1 still serves them: it recorded its claims in its
+  // meta database (without the records, each would need an etcd read).
+  c.etcd.kill(0);
+  for (int n = 0; n < 20; ++n) {
+    std::string body;
+    BOOST_CHECK_EQUAL(
+        counter_call(c.http(0), "/counter/kept-" + std::to_string(n) + "/inc",
+                     &body),
+        2);
+    if (!body.empty())
+      BOOST_TEST_MESSAGE(body);
+  }
+  // What it never held still waits for etcd.
+  BOOST_CHECK_EQUAL(counter_call(c.http(0), "/counter/never-kept/inc"), -503);
+}
+
 BOOST_AUTO_TEST_CASE(a_restarted_node_waits_for_its_old_lease) {
   placed_cluster c;
   auto key = std::string{"/caf-durable/test/nodes/2"};

@@ -107,6 +107,10 @@ public:
   /// The storage engine of the data directory (statistics, maintenance).
   storage_engine& engine() const noexcept;
 
+  /// The same engine, shared: for work that may outlive this handle (the
+  /// cluster's records of claims).
+  std::shared_ptr<storage_engine> shared_engine() const noexcept;
+
   /// What this node holds now, against `durable.max-queued-total` and
   /// `durable.max-live-objects`.
   struct load {
