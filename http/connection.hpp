@@ -83,6 +83,14 @@ struct worker {
   /// Open WebSockets, like `conns`.
   std::unordered_map<websocket_session*, std::weak_ptr<websocket_session>>
       sockets;
+  /// Every WebSocket session made on this loop that may still live (ended
+  /// ones too: objects may hold them), for `websocket_session::release_io`.
+  std::vector<std::weak_ptr<websocket_session>> all_sockets;
+
+  /// Adds `session` to `all_sockets`, dropping dead entries now and then
+  /// (amortized O(1)). Loop thread.
+  void track(std::weak_ptr<websocket_session> session);
+
   /// WebSockets whose last event awaits its object's answer, by request ID.
   std::unordered_map<uint64_t, std::shared_ptr<websocket_session>> ws_waiting;
 

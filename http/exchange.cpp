@@ -2,6 +2,7 @@
 // its worker's companion actor, and replies come back through the
 // companion's enqueue handler, posted to the same thread.
 
+#include <algorithm>
 #include <utility>
 
 #include <boost/asio/post.hpp>
@@ -45,6 +46,14 @@ void worker::disconnect() {
 
 caf::message_id worker::next_request_id() {
   return companion_of(companion)->new_request_id(caf::message_priority::normal);
+}
+
+void worker::track(std::weak_ptr<websocket_session> session) {
+  if (all_sockets.size() >= 2 * sockets.size() + 64)
+    all_sockets.erase(std::remove_if(all_sockets.begin(), all_sockets.end(),
+                                     [](auto& x) { return x.expired(); }),
+                      all_sockets.end());
+  all_sockets.push_back(std::move(session));
 }
 
 void worker::on_reply(caf::mailbox_element_ptr reply) {

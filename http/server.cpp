@@ -368,8 +368,13 @@ void server::stop() {
       s->kill();
     w->waiting.clear();
     w->ws_waiting.clear();
-    // Objects may still hold endpoints: their sends go nowhere now.
+    // Objects may still hold endpoints: their sends go nowhere now, and
+    // what belongs to this loop goes before the loop does.
     w->loop->reset();
+    for (auto& weak : w->all_sockets)
+      if (auto s = weak.lock())
+        s->release_io();
+    w->all_sockets.clear();
   }
 }
 

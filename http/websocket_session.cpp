@@ -36,8 +36,8 @@ websocket_session::websocket_session(server_state& st, worker& w,
     : st_(st),
       w_(w),
       loop_(w.loop),
-      ws_(std::move(socket)),
-      close_timer_(w.ioc),
+      send_limit_(st.opts.websocket_send_queue),
+      io_(std::make_unique<io_objects>(std::move(socket), w.ioc)),
       target_(target),
       object_(std::move(object)),
       id_(id),
@@ -51,6 +51,11 @@ websocket_session::~websocket_session() {
 
 void websocket_session::attach() {
   w_.sockets.emplace(this, weak_from_this());
+  w_.track(weak_from_this());
+}
+
+void websocket_session::release_io() {
+  io_.reset();
 }
 
 void websocket_session::start(request_type req, header_list headers) {
@@ -61,17 +66,17 @@ void websocket_session::start(request_type req, header_list headers) {
   // No idle limit: an open socket without traffic is what hibernation is.
   limits.idle_timeout = websocket::stream_base::none();
   limits.keep_alive_pings = false;
-  ws_.set_option(limits);
-  ws_.read_message_max(st_.opts.websocket_message_limit);
+  io_->ws.set_option(limits);
+  io_->ws.read_message_max(st_.opts.websocket_message_limit);
   // The object's own headers (a chosen Sec-WebSocket-Protocol, a cookie).
-  ws_.set_option(websocket::stream_base::decorator(
+  io_->ws.set_option(websocket::stream_base::decorator(
       [headers = std::move(headers)](websocket::response_type& resp) {
         for (auto& [name, value] : headers)
           resp.set(beast::string_view{name.data(), name.size()},
                    beast::string_view{value.data(), value.size()});
       }));
   req_.emplace(std::move(req));
-  ws_.async_accept(*req_, [self = shared_from_this()](error_code ec) {
+  io_->ws.async_accept(*req_, [self = shared_from_this()](error_code ec) {
     self->req_.reset();
     if (ec) {
       // The object never saw it open: it leaves without an event.
@@ -95,7 +100,7 @@ void websocket_session::do_read() {
       !events_.empty())
     return;
   reading_ = true;
-  ws_.async_read(in_, [self = shared_from_this()](error_code ec, size_t) {
+  io_->ws.async_read(in_, [self = shared_from_this()](error_code ec, size_t) {
     self->on_read(ec);
   });
 }
@@ -105,7 +110,7 @@ void websocket_session::on_read(error_code ec) {
   if (ended_)
     return;
   if (ec == websocket::error::closed) {
-    auto& why = ws_.reason();
+    auto& why = io_->ws.reason();
     end(why.code, std::string{why.reason.data(), why.reason.size()}, true);
     return;
   }
@@ -134,7 +139,7 @@ void websocket_session::on_read(error_code ec) {
         false);
     return;
   }
-  auto binary = ws_.got_binary();
+  auto binary = io_->ws.got_binary();
   auto data = beast::buffers_to_string(in_.data());
   in_.consume(in_.size());
   if (!binary && !terms_.auto_request.empty() && data == terms_.auto_request) {
@@ -189,7 +194,7 @@ void websocket_session::send(std::shared_ptr<const std::string> data,
   if (overflowing_)
     return;
   auto n = data->size();
-  if (queued_.fetch_add(n) + n > st_.opts.websocket_send_queue) {
+  if (queued_.fetch_add(n) + n > send_limit_) {
     queued_ -= n;
     if (!overflowing_.exchange(true))
       loop_->post([self = shared_from_this()] { self->overflow(); });
@@ -216,11 +221,11 @@ void websocket_session::do_write() {
     return;
   writing_ = true;
   auto& f = out_.front();
-  ws_.binary(f.binary);
-  ws_.async_write(net::buffer(*f.data),
-                  [self = shared_from_this()](error_code ec, size_t) {
-                    self->on_write(ec);
-                  });
+  io_->ws.binary(f.binary);
+  io_->ws.async_write(net::buffer(*f.data),
+                      [self = shared_from_this()](error_code ec, size_t) {
+                        self->on_write(ec);
+                      });
 }
 
 void websocket_session::on_write(error_code ec) {
@@ -326,15 +331,15 @@ void websocket_session::begin_close(uint16_t code, std::string reason,
   closing_ = true;
   // A client that never reads never lets the close frame out: the TCP
   // connection ends after `grace` regardless.
-  close_timer_.expires_after(grace);
-  close_timer_.async_wait([self = shared_from_this()](error_code ec) {
+  io_->close_timer.expires_after(grace);
+  io_->close_timer.async_wait([self = shared_from_this()](error_code ec) {
     if (!ec)
       self->kill();
   });
   websocket::close_reason why;
   why.code = code;
   why.reason = reason;
-  ws_.async_close(why, [self = shared_from_this(), code](error_code) {
+  io_->ws.async_close(why, [self = shared_from_this(), code](error_code) {
     self->end(code, "closed by the server", true);
   });
 }
@@ -343,7 +348,7 @@ void websocket_session::kill() {
   if (ended_)
     return;
   error_code ignored;
-  ws_.next_layer().close(ignored);
+  io_->ws.next_layer().close(ignored);
   end(websocket::close_code::abnormal, "connection closed", false);
 }
 
@@ -351,13 +356,13 @@ void websocket_session::end(uint16_t code, std::string reason, bool clean) {
   if (ended_)
     return;
   ended_ = true;
-  close_timer_.cancel();
+  io_->close_timer.cancel();
   // Unless the object closed it (or the front door told it already).
   if (dir().remove(id_))
     push_event(websocket_close{id_, code, std::move(reason), clean});
   drop_queue();
   error_code ignored;
-  ws_.next_layer().close(ignored);
+  io_->ws.next_layer().close(ignored);
   if (w_.sockets.erase(this) > 0) {
     --st_.websockets;
     --st_.connections;

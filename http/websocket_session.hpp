@@ -93,6 +93,12 @@ public:
   /// Closes the TCP connection at once. Worker thread.
   void kill();
 
+  /// Destroys the socket and timer, which belong to the worker's event loop,
+  /// once that loop stopped for good (`server::stop`, after `kill`): objects
+  /// may hold this session longer (a send waiting for a commit), and the
+  /// loop must not be needed when they let go.
+  void release_io();
+
   // -- websocket_endpoint (any thread) ----------------------------------------
 
   void send(std::shared_ptr<const std::string> data, bool binary) override;
@@ -135,13 +141,28 @@ private:
   /// the socket itself), uncounts, frees what is queued.
   void end(uint16_t code, std::string reason, bool clean);
 
+  /// What belongs to the worker's event loop (see `release_io`).
+  struct io_objects {
+    io_objects(socket_type socket, net::io_context& ioc)
+        : ws(std::move(socket)), close_timer(ioc) {
+      // nop
+    }
+    boost::beast::websocket::stream<socket_type> ws;
+    net::steady_timer close_timer;
+  };
+
+  // Touched only on the worker's loop while it runs, except the members
+  // `send` and friends read from any thread: `loop_`, `send_limit_`,
+  // `queued_` and `overflowing_`.
   server_state& st_;
   worker& w_;
   std::shared_ptr<loop_ref> loop_;
-  boost::beast::websocket::stream<socket_type> ws_;
+  /// `http.websocket-send-queue`, copied: the server may be gone when an
+  /// object sends.
+  size_t send_limit_;
+  std::unique_ptr<io_objects> io_;
   boost::beast::flat_buffer in_;
   std::optional<request_type> req_;
-  net::steady_timer close_timer_;
   detail::binding* target_;
   object_id object_;
   websocket_id id_;

@@ -17,6 +17,7 @@
 #include "http_client.hpp"
 #include "http_fixture.hpp"
 #include "websocket_client.hpp"
+#include "writer_stall.hpp"
 
 #include "durable/websocket.hpp"
 
@@ -33,6 +34,7 @@ struct journal {
   std::atomic<int> activations{0};
   std::atomic<int> live{0};
   std::atomic<int> opens{0};
+  std::atomic<int> saves{0};
   std::mutex mtx;
   std::vector<durable::websocket_close> closes;
   std::vector<std::string> errors;
@@ -140,6 +142,7 @@ private:
     } else if (text == "save") {
       storage().put("saved", "1");
       sockets.send(msg.socket, "saved");
+      ++seen.saves;
     }
   }
 };
@@ -504,6 +507,30 @@ BOOST_AUTO_TEST_CASE(upgrades_are_refused_with_clear_errors) {
   auto elsewhere = fx.connect("", "other-room"); // The limit is per object.
   BOOST_CHECK(elsewhere->ok());
   BOOST_CHECK_EQUAL(fx.srv->websockets(), 4u);
+}
+
+BOOST_AUTO_TEST_CASE(sends_held_for_a_commit_outlive_the_server) {
+  // An object's send waits for its turn's commit while the server goes
+  // away: the held send must find nothing of the server it touches (a use
+  // after free otherwise: the crash this was written for), and goes nowhere.
+  ws_fixture fx;
+  auto c = fx.connect();
+  BOOST_REQUIRE(c->ok());
+  BOOST_REQUIRE(eventually([] { return seen.opens.load() == 1; }));
+  uint16_t code = 0;
+  {
+    test::writer_stall stall{fx.dep};
+    seen.saves = 0;
+    c->send("save");
+    BOOST_REQUIRE(eventually([] { return seen.saves.load() == 1; }));
+    // The client answers the close handshake while the server stops.
+    std::thread reader{[&] { code = c->read_until_closed(); }};
+    fx.srv.reset(); // Its loops, sockets and state are gone now.
+    reader.join();
+    // Leaving the scope completes the commit: the held send runs and goes
+    // nowhere.
+  }
+  BOOST_CHECK_EQUAL(code, 1001);
 }
 
 BOOST_AUTO_TEST_CASE(stop_closes_every_socket_with_1001) {
