@@ -208,6 +208,18 @@ inline std::optional<response> http_get(uint16_t port,
   }
 }
 
+/// Reads the next response on `c`, waiting up to `limit` in the client's
+/// 5 s steps: under sanitizers and load a node may stall for seconds (while
+/// LMDB grows its map, say), and a late answer is still an answer.
+inline std::optional<response> read_patiently(client& c,
+                                              std::chrono::seconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  auto r = c.read();
+  while (!r && std::chrono::steady_clock::now() < deadline)
+    r = c.read();
+  return r;
+}
+
 /// The `/admin/cluster` view of the node at `port`, or null.
 inline nlohmann::json cluster_view(uint16_t port) {
   auto r = http_get(port, "/admin/cluster");

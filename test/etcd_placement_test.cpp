@@ -156,7 +156,7 @@ race_result race(placed_cluster& c, const std::string& tag, int names,
               if (!conn)
                 conn = std::make_unique<client>(c.http(node));
               conn->send("GET " + target + " HTTP/1.1\r\nHost: t\r\n\r\n");
-              r = conn->read();
+              r = read_patiently(*conn, 60s);
             } catch (...) {
               r.reset();
             }

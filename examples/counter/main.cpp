@@ -80,7 +80,11 @@ void drive(caf::event_based_actor* self, counter_ns ns, options opts,
   };
   auto st = std::make_shared<state>();
   auto send_one = std::make_shared<std::function<void()>>();
+  // The function holds itself weakly (no cycle, so nothing leaks); each
+  // request in flight holds it strongly until its answer came.
+  std::weak_ptr<std::function<void()>> weak = send_one;
   *send_one = [=] {
+    auto again = weak.lock();
     auto i = st->sent++ % opts.objects;
     auto name = object_name(i);
     ns.get_by_name(name)
@@ -93,7 +97,7 @@ void drive(caf::event_based_actor* self, counter_ns ns, options opts,
               if (++st->acked + st->failed == opts.increments)
                 done->set_value(st->failed);
               else if (st->sent < opts.increments)
-                (*send_one)();
+                (*again)();
             },
             [=](caf::error& err) {
               std::fprintf(stderr, "increment of %s failed: %s\n", name.c_str(),
@@ -101,7 +105,7 @@ void drive(caf::event_based_actor* self, counter_ns ns, options opts,
               if (st->acked + ++st->failed == opts.increments)
                 done->set_value(st->failed);
               else if (st->sent < opts.increments)
-                (*send_one)();
+                (*again)();
             });
   };
   for (size_t i = 0; i < opts.inflight && i < opts.increments; ++i)
