@@ -228,7 +228,12 @@ BOOST_AUTO_TEST_CASE(raced_first_accesses_activate_each_object_once) {
   // first accesses.
   auto before = live_now(c);
   auto r = race(c, "a", 3400, 4, 300s);
-  BOOST_CHECK_EQUAL(r.refused.size(), 0u);
+  // On a loaded host an etcd call may outlast etcd-timeout (2 s here): the
+  // caller gets the retryable kind and retries; nothing else is allowed.
+  for (auto& [status, count] : r.refused) {
+    BOOST_TEST_MESSAGE(count << " answers " << status << " (retried)");
+    BOOST_CHECK_EQUAL(status, 503);
+  }
   check_one_instance_each(c, "a", r, before);
 }
 
