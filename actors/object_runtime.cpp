@@ -280,9 +280,13 @@ void object_runtime::end_turn(caf::scheduled_actor* self, turn_reply* reply) {
     out.set_reply(std::move(rp), std::move(reply->msg), std::move(reply->err));
   // The figures outlive the completion: `out` holds this object's actor, the
   // actor its namespace, which owns them.
-  engine_->submit(std::move(ws), [out = std::move(out), metrics = metrics_](
-                                     const caf::error& err) mutable {
+  engine_->submit(std::move(ws), [out = std::move(out), metrics = metrics_,
+                                  rt = this](const caf::error& err) mutable {
     if (err) {
+      // Closed before anyone learns of the reset (`out` keeps this object
+      // alive): a caller that sends again after the error must reach a
+      // fresh instance, not this one before it handled the failure.
+      rt->close();
       auto reset = reset_error(err);
       if (out.replies())
         metrics->count_error(reset);
