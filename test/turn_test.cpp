@@ -283,6 +283,25 @@ BOOST_AUTO_TEST_CASE(a_failed_commit_resets_the_object_and_holds_output) {
   BOOST_CHECK_EQUAL(*bystander.call(5s, inc_atom::value), 2);
 }
 
+BOOST_AUTO_TEST_CASE(a_caller_that_saw_the_reset_reaches_a_fresh_instance) {
+  auto cfg = test_settings();
+  cfg.map_size = size_t{1} << 20;
+  cfg.max_map_size = size_t{1} << 20;
+  fixture fx{cfg};
+  auto a = stores(fx).get_by_name("again");
+  auto b = fx.bind<counter>("counter").get_by_name("b");
+  BOOST_CHECK_EQUAL(*a.call(5s, inc_atom::value), 1);
+  for (int round = 0; round < 20; ++round) {
+    BOOST_REQUIRE(!a.call(10s, tell_atom::value, b)); // Overfills the map.
+    // Sent after the error came back: the dying instance must not take it.
+    auto x = a.call(5s, get_atom::value);
+    // Boost.Test builds the message even when the check passes.
+    auto why = x ? std::string{} : fx.sys.render(x.error());
+    BOOST_REQUIRE_MESSAGE(x, "round " << round << ": " << why);
+    BOOST_CHECK_EQUAL(*x, 1);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(storage_limits_surface_as_errors) {
   fixture fx;
   auto a = stores(fx).get_by_name("limits");
