@@ -1,6 +1,5 @@
 #include "claims.hpp"
 
-#include <algorithm>
 #include <deque>
 #include <map>
 #include <optional>
@@ -214,12 +213,7 @@ void failed(claims_actor* self, const object_id& id, const caf::error& err) {
 
 void resolved(claims_actor* self, const object_id& id, uint16_t owner) {
   auto& st = self->state;
-  auto* entry = st.cfg.nodes.find(owner);
-  auto j = id.jurisdiction();
-  if (entry == nullptr ||
-      (j != jurisdiction::none &&
-       std::find(entry->jurisdictions.begin(), entry->jurisdictions.end(), j) ==
-           entry->jurisdictions.end())) {
+  if (!st.places->may_hold(owner, id.jurisdiction())) {
     failed(self, id,
            make_error(errc::no_placement,
                       "the claim in etcd gives this object to node #" +

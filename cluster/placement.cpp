@@ -106,7 +106,7 @@ uint16_t placement::owner(const object_id& id) const noexcept {
     auto tag = id.placement_tag();
     if (tag == 0)
       return self_;
-    return (holds_[tag] & bit(j)) != 0 ? tag : 0;
+    return may_hold(tag, j) ? tag : 0;
   }
   auto key = rendezvous_key(id);
   uint16_t best = 0;
@@ -122,13 +122,13 @@ uint16_t placement::owner(const object_id& id) const noexcept {
   return best;
 }
 
-bool placement::self_holds(jurisdiction j) const noexcept {
-  return (holds_[self_] & bit(j)) != 0;
+bool placement::may_hold(uint16_t number, jurisdiction j) const noexcept {
+  return (holds_[number] & bit(j)) != 0;
 }
 
 caf::expected<uint16_t> placement::place_unique(jurisdiction j,
                                                 location_hint hint) const {
-  if (hint == location_hint::none && self_holds(j))
+  if (hint == location_hint::none && may_hold(self_, j))
     return self_;
   auto target = hint != location_hint::none ? hint : self_region_;
   return nearest(j, target, false, nullptr);
@@ -137,7 +137,7 @@ caf::expected<uint16_t> placement::place_unique(jurisdiction j,
 caf::expected<uint16_t>
 placement::place_named(jurisdiction j, location_hint hint,
                        const std::function<bool(uint16_t)>& live) const {
-  if (hint == location_hint::none && self_holds(j))
+  if (hint == location_hint::none && may_hold(self_, j))
     return self_;
   auto target = hint != location_hint::none ? hint : self_region_;
   return nearest(j, target, true, &live);

@@ -66,6 +66,9 @@ public:
   place_named(jurisdiction j, location_hint hint,
               const std::function<bool(uint16_t)>& live) const;
 
+  /// Whether node `number` is in the catalog and may hold jurisdiction `j`.
+  bool may_hold(uint16_t number, jurisdiction j) const noexcept;
+
   /// A fixed distance between two regions (0 for the same one; `none` is
   /// far from everything), used to pick the nearest allowed node.
   static uint32_t distance(location_hint x, location_hint y) noexcept;
@@ -87,9 +90,6 @@ private:
   caf::expected<uint16_t>
   nearest(jurisdiction j, location_hint target, bool prefer_self,
           const std::function<bool(uint16_t)>* live) const;
-
-  /// Whether this node may hold `j`.
-  bool self_holds(jurisdiction j) const noexcept;
 
   /// The candidates for jurisdiction code `code` (0..7).
   const std::vector<candidate>& allowed(jurisdiction j) const noexcept {
