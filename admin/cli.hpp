@@ -16,6 +16,7 @@
 #include "durable/id_factory.hpp"
 #include "durable/namespace_registry.hpp"
 #include "durable/secret.hpp"
+#include "durable/shared_registry.hpp"
 #include "durable/storage_engine.hpp"
 
 namespace admin {
@@ -42,6 +43,10 @@ struct options {
   std::optional<std::string> jurisdiction;
   bool by_name = false;        ///< object show: the argument is a name
   bool include_secret = false; ///< backup: copy the secret file too
+  /// --etcd-endpoints: the cluster's etcd (empty: the data directory's own
+  /// registry).
+  std::vector<std::string> etcd_endpoints;
+  std::string cluster; ///< --cluster: the cluster's name in etcd
   /// Positional arguments after the command words.
   std::vector<std::string> args;
 };
@@ -91,6 +96,30 @@ struct namespace_view {
 
 /// Opens the namespace named by `opts.args[0]` (see `namespace_view`).
 caf::expected<namespace_view> open_namespace(const options& opts);
+
+/// The registry `migrate` and `namespaces list` work on: with
+/// --etcd-endpoints the cluster's shared registry, mirrored into the data
+/// directory (created if missing) or, without --data-dir, into a temporary
+/// one removed afterwards; else the data directory's own.
+class registry_view {
+public:
+  static caf::expected<std::unique_ptr<registry_view>> open(const options& opts,
+                                                            bool write);
+
+  ~registry_view();
+
+  durable::namespace_registry& local() { return *local_; }
+
+  /// Null without --etcd-endpoints.
+  durable::shared_registry* shared() { return shared_.get(); }
+
+private:
+  registry_view() = default;
+  std::shared_ptr<durable::storage_engine> engine_;
+  std::unique_ptr<durable::namespace_registry> local_;
+  std::unique_ptr<durable::shared_registry> shared_;
+  std::string temp_dir_;
+};
 
 /// Shows `bytes` safely: printable ASCII as is, `\\`, `\"`, `\n`, `\t`,
 /// `\xNN` for the rest, at most `max` input bytes (`truncated` tells).

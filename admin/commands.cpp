@@ -49,10 +49,10 @@ caf::expected<namespace_record> require_namespace(const namespace_registry& reg,
 // -- namespaces list ----------------------------------------------------------
 
 int namespaces_list(const options& opts) {
-  auto engine = open_engine(opts, false);
-  if (!engine)
-    return fail(engine.error());
-  namespace_registry reg{*engine};
+  auto view = registry_view::open(opts, false);
+  if (!view)
+    return fail(view.error());
+  auto& reg = (*view)->local();
   auto page =
       reg.list(opts.page.value_or(1),
                opts.per_page.value_or(namespace_registry::default_per_page));
@@ -138,13 +138,16 @@ int migrate(const options& opts) {
   auto migrations = durable::parse_migrations(text);
   if (!migrations)
     return fail(migrations.error(), file);
-  auto engine = open_engine(opts, true);
-  if (!engine)
-    return fail(engine.error(),
-                "cannot open '" + opts.data_dir + "' for writing");
-  namespace_registry reg{*engine};
-  auto result = reg.apply(*migrations);
-  (*engine)->shutdown();
+  auto view = registry_view::open(opts, true);
+  if (!view)
+    return fail(view.error(),
+                opts.etcd_endpoints.empty()
+                    ? "cannot open '" + opts.data_dir + "' for writing"
+                    : "cannot open the shared registry");
+  auto* shared = (*view)->shared();
+  auto result = shared != nullptr ? shared->apply(*migrations)
+                                  : (*view)->local().apply(*migrations);
+  view->reset();
   if (!result) {
     // The list is validated before anything is written: a rejected list
     // changed nothing; a storage failure may leave earlier migrations

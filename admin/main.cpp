@@ -30,6 +30,9 @@ constexpr const char* usage_tail = R"(
 Options take their value as --name=value or --name value; `--` ends the
 options. `durable-admin <command> --help` lists a command's own options.
 Reading works while a server has the data directory open; migrate does not.
+With --etcd-endpoints and --cluster, migrate and namespaces list work on the
+cluster's shared registry in etcd (mirrored into --data-dir, or into a
+temporary directory without it).
 backup works beside a running server; restore writes only into a new or
 empty directory.
 Exit codes: 0 ok, 1 usage, 2 not found or invalid, 3 storage failure,
@@ -49,6 +52,11 @@ void global_options(caf::config_option_set& set) {
                         "the environment variable DURABLE_SECRET takes "
                         "precedence)")
       .add<bool>("json", "machine-readable output")
+      .add<std::string>("etcd-endpoints",
+                        "migrate and namespaces list: the cluster's etcd, "
+                        "host:port[,host:port...] (the shared registry)")
+      .add<std::string>("cluster", "the cluster's name in etcd (its "
+                                   "catalog's name)")
       .add<bool>("help,h?", "this text");
 }
 
@@ -294,6 +302,22 @@ int to_options(const caf::settings& cfg, admin::options& opts) {
   opts.json = caf::get_or(cfg, "json", false);
   opts.by_name = caf::get_or(cfg, "name", false);
   opts.include_secret = caf::get_or(cfg, "include-secret", false);
+  if (auto x = caf::get_if<std::string>(&cfg, "etcd-endpoints")) {
+    std::string rest = *x;
+    while (!rest.empty()) {
+      auto comma = rest.find(',');
+      opts.etcd_endpoints.push_back(rest.substr(0, comma));
+      rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+    }
+    auto empty = std::find(opts.etcd_endpoints.begin(),
+                           opts.etcd_endpoints.end(), std::string{});
+    if (opts.etcd_endpoints.empty() || empty != opts.etcd_endpoints.end())
+      return usage_error("option --etcd-endpoints needs host:port[,...]");
+  }
+  if (!path("cluster", opts.cluster))
+    return usage_error("option --cluster needs a non-empty value");
+  if (opts.etcd_endpoints.empty() != opts.cluster.empty())
+    return usage_error("options --etcd-endpoints and --cluster go together");
   if (auto x = caf::get_if<std::string>(&cfg, "jurisdiction"))
     opts.jurisdiction = *x;
   auto number = [&](caf::string_view key, std::optional<int64_t>& out) {

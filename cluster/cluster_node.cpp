@@ -13,6 +13,7 @@
 #include "claims.hpp"
 #include "durable/errc.hpp"
 #include "durable/etcd_client.hpp"
+#include "etcd_registry.hpp"
 #include "node_lease.hpp"
 #include "router.hpp"
 #include "strict_json.hpp"
@@ -114,6 +115,15 @@ node::attach(caf::actor_system& sys, deployment& dep, cluster_settings cfg) {
     result->stop();
     return err;
   }
+  // With etcd, the namespace registry is the cluster's: mirrored now, and
+  // written there by binds and migrations.
+  if (result->etcd_)
+    if (auto err = dep.share_registry(make_etcd_registry_log(
+            result->etcd_, result->etcd_prefix() + "registry/"))) {
+      result->stop();
+      return with_context(err,
+                          "cannot mirror the cluster's namespace registry: ");
+    }
   return result;
 }
 

@@ -104,6 +104,15 @@ bool is(const caf::error& err, errc x) {
          err.code() == static_cast<uint8_t>(x);
 }
 
+caf::error with_context(const caf::error& err, std::string_view prefix) {
+  if (!err)
+    return err;
+  std::string text{prefix};
+  text += message_of(err);
+  return caf::error{err.code(), err.category(),
+                    caf::make_message(std::move(text))};
+}
+
 std::string message_of(const caf::error& err) {
   if (!err)
     return "no error";

@@ -15,6 +15,7 @@
 #include "durable/errc.hpp"
 #include "durable/secret.hpp"
 #include "durable/secret_fingerprint.hpp"
+#include "durable/shared_registry.hpp"
 #include "durable/storage_engine.hpp"
 
 namespace durable {
@@ -104,6 +105,8 @@ struct deployment::state {
   std::shared_ptr<bound_namespaces> bound;
   caf::actor alarms;
   std::shared_ptr<const remote_routing> remote;
+  /// Set by `share_registry` (a cluster): the registry's writes go there.
+  std::unique_ptr<shared_registry> shared;
 };
 
 // -- constructors, destructors, and assignment operators ----------------------
@@ -211,7 +214,9 @@ deployment::bind_impl(std::string name, namespace_options opts,
                 "drop its messages between nodes)");
   if (opts.script.empty())
     opts.script = state_->cfg.script;
-  auto record = state_->registry->ensure(name, opts.script);
+  auto record = state_->shared ? state_->shared->ensure(name, opts.script,
+                                                        state_->bound->keys())
+                               : state_->registry->ensure(name, opts.script);
   if (!record)
     return std::move(record.error());
   // The record's ID is the unique key; a renamed class keeps it, so binding
@@ -254,6 +259,21 @@ caf::error deployment::attach(std::shared_ptr<const remote_routing> routing) {
   return caf::none;
 }
 
+caf::error deployment::share_registry(std::shared_ptr<registry_log> log) {
+  if (!state_)
+    return make_error(errc::unavailable, "the deployment was moved from");
+  std::lock_guard<std::mutex> guard{state_->mtx};
+  if (!state_->bound->keys().empty())
+    return make_error(errc::invalid_argument,
+                      "share the registry before binding any namespace");
+  auto shared =
+      std::make_unique<shared_registry>(*state_->registry, std::move(log));
+  if (auto err = shared->mirror())
+    return err;
+  state_->shared = std::move(shared);
+  return caf::none;
+}
+
 std::vector<std::pair<std::string, std::string>> deployment::bindings() const {
   std::vector<std::pair<std::string, std::string>> result;
   if (!state_)
@@ -279,6 +299,8 @@ deployment::migrate(std::vector<migration> migrations) {
         def.script = state_->cfg.script;
   // Holding the lock keeps `bind` from binding a class while it is deleted.
   std::lock_guard<std::mutex> guard{state_->mtx};
+  if (state_->shared)
+    return state_->shared->apply(migrations, state_->bound->keys());
   return state_->registry->apply(migrations, state_->bound->keys());
 }
 

@@ -101,7 +101,7 @@ caf::error read_new_class(const json& x, const std::string& path,
   if (!x.is_object())
     return bad(path, "an entry of new_classes in " + context +
                          " must be a string or an object");
-  if (auto err = only(x, {"name", "class", "script"}, context, path))
+  if (auto err = only(x, {"name", "class", "script", "id"}, context, path))
     return err;
   if (!x.contains("name"))
     return bad(path, "a new class in " + context + " needs a \"name\"");
@@ -109,7 +109,15 @@ caf::error read_new_class(const json& x, const std::string& path,
     return err;
   if (auto err = read_member(x, path, "class", out.class_name))
     return err;
-  return read_member(x, path, "script", out.script);
+  if (auto err = read_member(x, path, "script", out.script))
+    return err;
+  if (auto err = read_member(x, path, "id", out.id))
+    return err;
+  if (!out.id.empty() && !is_namespace_id(out.id))
+    return bad(member_path(path, "id"),
+               "a namespace ID is 32 lowercase hex digits, not " +
+                   detail::echo(out.id));
+  return caf::none;
 }
 
 /// Returns the array member `name` of `x` (null if there is none).
@@ -192,6 +200,49 @@ caf::error read_migration(const json& x, const std::string& path,
 }
 
 } // namespace
+
+bool is_namespace_id(std::string_view x) {
+  if (x.size() != 32)
+    return false;
+  for (auto c : x)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+      return false;
+  return true;
+}
+
+bool operator==(const class_definition& x, const class_definition& y) {
+  return x.name == y.name && x.class_name == y.class_name &&
+         x.script == y.script && x.id == y.id;
+}
+
+bool operator==(const class_rename& x, const class_rename& y) {
+  return x.from == y.from && x.to == y.to;
+}
+
+bool operator==(const migration& x, const migration& y) {
+  return x.tag == y.tag && x.new_classes == y.new_classes &&
+         x.renamed_classes == y.renamed_classes &&
+         x.deleted_classes == y.deleted_classes;
+}
+
+std::string to_json(const migration& x) {
+  auto news = nlohmann::ordered_json::array();
+  for (auto& def : x.new_classes) {
+    nlohmann::ordered_json entry{
+        {"name", def.name}, {"class", def.class_name}, {"script", def.script}};
+    if (!def.id.empty())
+      entry["id"] = def.id;
+    news.push_back(std::move(entry));
+  }
+  auto renames = nlohmann::ordered_json::array();
+  for (auto& r : x.renamed_classes)
+    renames.push_back({{"from", r.from}, {"to", r.to}});
+  nlohmann::ordered_json doc{{"tag", x.tag},
+                             {"new_classes", std::move(news)},
+                             {"renamed_classes", std::move(renames)},
+                             {"deleted_classes", x.deleted_classes}};
+  return detail::dump_json(doc);
+}
 
 caf::expected<std::vector<migration>> parse_migrations(std::string_view text) {
   auto doc = detail::parse_strict_json(text, max_depth);

@@ -37,6 +37,8 @@ bool get_field(std::string_view& in, std::string& out) {
   return true;
 }
 
+} // namespace
+
 void put_be64(std::string& out, uint64_t x) {
   for (int shift = 56; shift >= 0; shift -= 8)
     out += static_cast<char>((x >> shift) & 0xFF);
@@ -57,8 +59,6 @@ caf::error corrupted(std::string_view what, std::string_view key) {
   text += '"';
   return make_error(errc::storage_failure, std::move(text));
 }
-
-} // namespace
 
 std::string encode_record(const namespace_record& x) {
   std::string out;
@@ -242,7 +242,26 @@ namespace_registry::applied() const {
   return result;
 }
 
+caf::expected<uint64_t> namespace_registry::log_position() const {
+  auto raw = engine_->meta_get(jurisdiction::none, detail::log_position_key);
+  if (!raw)
+    return std::move(raw.error());
+  if (!*raw)
+    return uint64_t{0};
+  if ((*raw)->size() != 8)
+    return detail::corrupted("log position", detail::log_position_key);
+  return detail::get_be64(**raw);
+}
+
 // -- writing ------------------------------------------------------------------
+
+caf::error namespace_registry::set_log_position(uint64_t position) {
+  std::string value;
+  detail::put_be64(value, position);
+  return engine_->update(jurisdiction::none, [&](meta_transaction& tx) {
+    return tx.put(std::string{detail::log_position_key}, value);
+  });
+}
 
 caf::expected<namespace_record>
 namespace_registry::ensure(std::string_view name, std::string_view script) {

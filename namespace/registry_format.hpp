@@ -7,6 +7,8 @@
 //   registry/migration/<tag>  -> sequence (8 bytes BE) + time in ms (8 bytes)
 //   registry/dropping/<id>    -> the name of a deleted class whose data in
 //                                 other jurisdictions may still exist
+//   registry/log-position     -> entries of a shared registry log mirrored
+//                                 (8 bytes BE; absent: none)
 
 #include <cstdint>
 #include <string>
@@ -24,6 +26,8 @@ constexpr std::string_view migration_prefix = "registry/migration/";
 
 constexpr std::string_view dropping_prefix = "registry/dropping/";
 
+constexpr std::string_view log_position_key = "registry/log-position";
+
 /// Encodes everything of `x` but its name (which is in the key).
 std::string encode_record(const namespace_record& x);
 
@@ -32,6 +36,14 @@ caf::expected<namespace_record> decode_record(std::string_view name,
                                               std::string_view value);
 
 std::string encode_applied(uint64_t sequence, int64_t time_ms);
+
+void put_be64(std::string& out, uint64_t x);
+
+/// Reads 8 bytes big-endian (`in` has at least 8).
+uint64_t get_be64(std::string_view in);
+
+/// A `storage_failure` naming the malformed `what` stored under `key`.
+caf::error corrupted(std::string_view what, std::string_view key);
 
 caf::expected<applied_migration> decode_applied(std::string_view tag,
                                                 std::string_view value);

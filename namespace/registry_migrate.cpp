@@ -25,7 +25,8 @@ struct step {
   std::string id;         // rename, remove: the record's ID
 };
 
-struct plan {
+struct migration_plan {
+  size_t index = 0; // of the migration in the list
   std::string tag;
   std::vector<step> steps;
   std::vector<namespace_record> deleted;
@@ -73,7 +74,7 @@ std::string dropping_key(std::string_view id) {
 // Checks the names of `m` and applies it to `state` (name -> record).
 caf::error simulate(const migration& m,
                     std::map<std::string, namespace_record>& state,
-                    const std::set<std::string>& bound, plan& out) {
+                    const std::set<std::string>& bound, migration_plan& out) {
   auto check = [&](std::string_view x, const char* what) -> caf::error {
     if (auto err = namespace_registry::check_name(x, what))
       return invalid(m.tag, message_of(err));
@@ -127,9 +128,17 @@ caf::error simulate(const migration& m,
     if (state.count(def.name) > 0)
       return invalid(m.tag, "cannot create class " + in_quotes(def.name) +
                                 ": it exists");
-    auto id = random_id();
+    auto id = def.id.empty() ? random_id() : caf::expected<std::string>{def.id};
     if (!id)
       return std::move(id.error());
+    if (!is_namespace_id(*id))
+      return invalid(m.tag, "cannot create class " + in_quotes(def.name) +
+                                ": a namespace ID is 32 lowercase hex digits");
+    for (auto& entry : state)
+      if (entry.second.id == *id)
+        return invalid(m.tag, "cannot create class " + in_quotes(def.name) +
+                                  " with ID " + *id + ": class " +
+                                  in_quotes(entry.first) + " has that ID");
     namespace_record rec{std::move(*id), def.name, def.script,
                          def.class_name.empty() ? def.name : def.class_name};
     out.steps.push_back(step{step::create, def.name, rec, {}});
@@ -193,6 +202,57 @@ caf::error commit_step(meta_transaction& tx, const std::string& tag,
   return caf::none;
 }
 
+// Validates `migrations` against what `reg` holds, as `apply` does: the tags
+// applied before go to `skipped`, a plan for each of the others to `plans`.
+caf::error plan_all(const namespace_registry& reg,
+                    const std::vector<migration>& migrations,
+                    const std::vector<std::string>& bound_ids,
+                    std::vector<std::string>& skipped,
+                    std::vector<migration_plan>& plans) {
+  auto history = reg.applied();
+  if (!history)
+    return std::move(history.error());
+  std::set<std::string> done;
+  for (auto& x : *history)
+    done.insert(x.tag);
+  auto records = reg.all();
+  if (!records)
+    return std::move(records.error());
+  std::map<std::string, namespace_record> state;
+  for (auto& rec : *records)
+    state.emplace(rec.name, rec);
+  std::set<std::string> bound{bound_ids.begin(), bound_ids.end()};
+  std::set<std::string> tags;
+  std::string first_new;
+  for (size_t i = 0; i < migrations.size(); ++i) {
+    auto& m = migrations[i];
+    if (auto err = namespace_registry::check_name(m.tag, "a migration tag"))
+      return make_error(errc::invalid_argument, "migration #" +
+                                                    std::to_string(i + 1) +
+                                                    ": " + message_of(err));
+    if (!tags.insert(m.tag).second)
+      return invalid(m.tag, "the tag appears twice");
+    if (done.count(m.tag) > 0) {
+      if (!first_new.empty())
+        return invalid(m.tag, "applied before, but listed after " +
+                                  in_quotes(first_new) +
+                                  ", which was not: keep migrations in the "
+                                  "order they were applied");
+      skipped.push_back(m.tag);
+      continue;
+    }
+    if (first_new.empty())
+      first_new = m.tag;
+    migration_plan p;
+    p.index = i;
+    p.tag = m.tag;
+    if (auto err = simulate(m, state, bound, p))
+      return err;
+    plans.push_back(std::move(p));
+  }
+  return caf::none;
+}
+
 } // namespace
 
 caf::error
@@ -249,61 +309,48 @@ caf::error namespace_registry::finish_deletions() {
   return finish_deletions_locked();
 }
 
+caf::expected<std::vector<migration>>
+namespace_registry::resolve(const std::vector<migration>& migrations,
+                            const std::vector<std::string>& bound_ids,
+                            std::vector<std::string>* skipped) const {
+  std::vector<std::string> skipped_tags;
+  std::vector<migration_plan> plans;
+  if (auto err = plan_all(*this, migrations, bound_ids, skipped_tags, plans))
+    return err;
+  std::vector<migration> result;
+  for (auto& p : plans) {
+    auto m = migrations[p.index];
+    auto def = m.new_classes.begin();
+    for (auto& s : p.steps)
+      if (s.what == step::create)
+        (def++)->id = s.after.id;
+    result.push_back(std::move(m));
+  }
+  if (skipped != nullptr)
+    *skipped = std::move(skipped_tags);
+  return result;
+}
+
 caf::expected<migration_result>
 namespace_registry::apply_locked(const std::vector<migration>& migrations,
                                  const std::vector<std::string>& bound_ids) {
   if (auto err = finish_deletions_locked())
     return err;
-  auto history = applied();
-  if (!history)
-    return std::move(history.error());
-  std::set<std::string> done;
-  uint64_t next_sequence = 1;
-  for (auto& x : *history) {
-    done.insert(x.tag);
-    next_sequence = std::max(next_sequence, x.sequence + 1);
-  }
-  auto records = all();
-  if (!records)
-    return std::move(records.error());
-  std::map<std::string, namespace_record> state;
-  for (auto& rec : *records)
-    state.emplace(rec.name, rec);
-  std::set<std::string> bound{bound_ids.begin(), bound_ids.end()};
-  // Validate everything before writing anything.
   migration_result result;
-  std::vector<plan> plans;
-  std::set<std::string> tags;
-  std::string first_new;
-  for (size_t i = 0; i < migrations.size(); ++i) {
-    auto& m = migrations[i];
-    if (auto err = check_name(m.tag, "a migration tag"))
-      return make_error(errc::invalid_argument, "migration #" +
-                                                    std::to_string(i + 1) +
-                                                    ": " + message_of(err));
-    if (!tags.insert(m.tag).second)
-      return invalid(m.tag, "the tag appears twice");
-    if (done.count(m.tag) > 0) {
-      if (!first_new.empty())
-        return invalid(m.tag, "applied before, but listed after " +
-                                  in_quotes(first_new) +
-                                  ", which was not: keep migrations in the "
-                                  "order they were applied");
-      result.skipped.push_back(m.tag);
-      continue;
-    }
-    if (first_new.empty())
-      first_new = m.tag;
-    plan p;
-    p.tag = m.tag;
-    if (auto err = simulate(m, state, bound, p))
-      return err;
-    plans.push_back(std::move(p));
-  }
+  std::vector<migration_plan> plans;
+  // Validate everything before writing anything.
+  if (auto err = plan_all(*this, migrations, bound_ids, result.skipped, plans))
+    return err;
   if (!plans.empty() && engine_->read_only())
     return make_error(errc::unavailable,
                       "cannot apply migrations: the data directory is open "
                       "read-only");
+  auto history = applied();
+  if (!history)
+    return std::move(history.error());
+  uint64_t next_sequence = 1;
+  for (auto& x : *history)
+    next_sequence = std::max(next_sequence, x.sequence + 1);
   // Apply migration by migration.
   for (auto& p : plans) {
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -72,6 +72,9 @@ caf::error make_os_error(std::string_view context, const char* what,
 /// Returns whether `err` is of category `durable_category` with code `x`.
 bool is(const caf::error& err, errc x);
 
+/// `err` with `prefix` before its message; same kind (code and category).
+caf::error with_context(const caf::error& err, std::string_view prefix);
+
 /// Returns the text stored in a durable error, or CAF's rendering otherwise.
 std::string message_of(const caf::error& err);
 

@@ -17,6 +17,7 @@
 #include "durable/namespace_core.hpp"
 #include "durable/namespace_registry.hpp"
 #include "durable/object_namespace.hpp"
+#include "durable/registry_log.hpp"
 #include "durable/remote_routing.hpp"
 #include "durable/secret.hpp"
 
@@ -79,6 +80,14 @@ public:
   /// afterwards.
   caf::error attach(std::shared_ptr<const remote_routing> routing);
 
+  /// Shares the namespace registry through `log` (a cluster's etcd): mirrors
+  /// the log into this data directory now, and from then on `bind` records
+  /// new classes and `migrate` applies migrations cluster-wide, so every
+  /// node gives every class the same namespace ID (see `shared_registry`).
+  /// Only before the first `bind`: `errc::invalid_argument` afterwards.
+  /// Blocks for the log's round trips.
+  caf::error share_registry(std::shared_ptr<registry_log> log);
+
   /// The bound namespaces as (name, unique key) pairs, in binding order.
   std::vector<std::pair<std::string, std::string>> bindings() const;
 
@@ -89,7 +98,8 @@ public:
 
   /// Applies `migrations` to the registry (see `namespace_registry::apply`);
   /// classes bound in this deployment cannot be deleted. New classes
-  /// without a script get `durable.script`.
+  /// without a script get `durable.script`. With a shared registry, applies
+  /// them cluster-wide (`shared_registry::apply`).
   caf::expected<migration_result> migrate(std::vector<migration> migrations);
 
   /// Terminates all namespaces of this deployment. Idempotent.

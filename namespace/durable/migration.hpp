@@ -18,13 +18,21 @@ struct class_definition {
   std::string class_name;
   /// The program that serves it; empty means the deployment's default.
   std::string script;
+  /// The namespace ID to give it (32 lowercase hex digits); empty means a
+  /// fresh random one. Set to recreate a namespace whose IDs must stay valid
+  /// (a shared registry records every new class with its ID this way).
+  std::string id;
 };
+
+bool operator==(const class_definition& x, const class_definition& y);
 
 /// A class renamed by a migration: same namespace, same IDs, same data.
 struct class_rename {
   std::string from;
   std::string to;
 };
+
+bool operator==(const class_rename& x, const class_rename& y);
 
 /// One step of a namespace's history, applied once and recorded by its tag.
 /// Within a migration, renames apply first, then deletions, then new classes
@@ -37,6 +45,8 @@ struct migration {
   /// objects (keys, alarms) in every jurisdiction.
   std::vector<std::string> deleted_classes;
 };
+
+bool operator==(const migration& x, const migration& y);
 
 /// What a deleted class had stored (summed over all jurisdictions; the
 /// namespace number of `removed` is meaningless here and 0).
@@ -62,7 +72,7 @@ struct migration_result {
 /// ```
 /// {"tag": "v2",
 ///  "new_classes": ["counter", {"name": "chat", "class": "ChatRoom",
-///                              "script": "chat"}],
+///                              "script": "chat", "id": "<32 hex>"}],
 ///  "renamed_classes": [{"from": "old", "to": "new"}],
 ///  "deleted_classes": ["gone"]}
 /// ```
@@ -72,5 +82,14 @@ struct migration_result {
 /// `errc::invalid_argument` naming the place: line and column for what is
 /// not JSON, the path (`migrations[1].renamed_classes[0].to`) otherwise.
 caf::expected<std::vector<migration>> parse_migrations(std::string_view json);
+
+/// Whether `x` is a namespace ID: 32 lowercase hex digits.
+bool is_namespace_id(std::string_view x);
+
+/// Writes `x` as one migration object that `parse_migrations` reads back
+/// (inside an array): every member spelled out, `class` and `script` too.
+/// Bytes that are not valid UTF-8 become U+FFFD, so a name holding them does
+/// not read back equal.
+std::string to_json(const migration& x);
 
 } // namespace durable

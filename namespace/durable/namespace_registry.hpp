@@ -141,6 +141,23 @@ public:
   apply(const std::vector<migration>& migrations,
         const std::vector<std::string>& bound_ids = {});
 
+  /// Validates `migrations` as `apply` does and returns those not applied
+  /// yet, each new class with the ID `apply` would give it (its `id` if set,
+  /// else a fresh random one), so that applying the result elsewhere gives
+  /// the same namespaces. Writes nothing. The tags applied before go to
+  /// `skipped` (if not null).
+  caf::expected<std::vector<migration>>
+  resolve(const std::vector<migration>& migrations,
+          const std::vector<std::string>& bound_ids = {},
+          std::vector<std::string>* skipped = nullptr) const;
+
+  /// How many entries of a shared registry log (`shared_registry`) this data
+  /// directory has mirrored; 0 if none.
+  caf::expected<uint64_t> log_position() const;
+
+  /// Records that the entries up to `position` are mirrored.
+  caf::error set_log_position(uint64_t position);
+
   /// Removes whatever data of deleted classes an interrupted `apply` left in
   /// non-global jurisdictions. Idempotent; does nothing on a read-only
   /// engine.

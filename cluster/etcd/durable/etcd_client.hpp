@@ -38,6 +38,25 @@ struct key_value {
   int64_t lease = 0;
 };
 
+/// A condition of `commit_if`: `key` was last modified at `mod_revision`
+/// (0: the key does not exist).
+struct key_revision {
+  std::string key;
+  int64_t mod_revision = 0;
+};
+
+/// A write of `commit_if`.
+struct key_write {
+  std::string key;
+  std::string value;
+};
+
+/// One key of a `range` answer.
+struct keyed_value {
+  std::string key;
+  key_value kv;
+};
+
 /// The answer to `claim`: the one value the key holds, whoever wrote it.
 struct claim_result {
   /// The winning value (the caller's own if it won).
@@ -111,6 +130,20 @@ public:
 
   /// A linearizable read of `key`: nothing if it does not exist.
   caf::expected<std::optional<key_value>> get(const std::string& key);
+
+  /// A linearizable read of up to `limit` (1 to 1000) keys in [`from`,
+  /// `end`), in key order.
+  caf::expected<std::vector<keyed_value>>
+  range(const std::string& from, const std::string& end, size_t limit);
+
+  /// In one transaction: makes `writes` (1 to 64) if every condition of
+  /// `unchanged` (at most 64) holds. Returns the revision of the writes, or
+  /// nothing if a condition failed. A call whose first attempt committed but
+  /// whose answer was lost (fail-over) sees its own write as a failed
+  /// condition.
+  caf::expected<std::optional<int64_t>>
+  commit_if(const std::vector<key_revision>& unchanged,
+            const std::vector<key_write>& writes);
 
   /// Writes `key`, attached to `lease_id` if not 0 (the key goes when the
   /// lease does). Returns the revision of the write.
