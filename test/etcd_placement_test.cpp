@@ -18,6 +18,7 @@
 
 #include "cluster_harness.hpp"
 #include "durable/etcd_client.hpp"
+#include "durable/etcd_registry.hpp"
 #include "etcd_harness.hpp"
 
 using namespace std::chrono_literals;
@@ -66,13 +67,32 @@ std::vector<std::string> etcd_args(const std::vector<std::string>& endpoints) {
 
 /// etcd (`members` of them) and three nodes: n1 in weur holding eu, n2 in
 /// enam holding us, n3 in apac holding both.
+/// Applies the migrations `text` (JSON) to the shared registry of cluster
+/// "test" in `etcd` with durable-admin; true if there were none.
+bool migrate_first(const etcd_cluster& etcd, const std::string& text) {
+  if (text.empty())
+    return true;
+  auto dir = next_dir() + "-migrate";
+  std::filesystem::create_directories(dir);
+  std::ofstream{dir + "/m.json"} << text;
+  auto r = test::run_process({ADMIN_BINARY, "--etcd-endpoints=" +
+                                                etcd.endpoint(0),
+                              "--cluster=test", "migrate", dir + "/m.json"},
+                             dir);
+  BOOST_REQUIRE_MESSAGE(r.code == 0, "migrate failed: " << r.err);
+  return true;
+}
+
 struct placed_cluster {
   etcd_cluster etcd;
+  bool migrated;
   node_set nodes;
   std::unique_ptr<durable::etcd::client> reader;
 
-  explicit placed_cluster(size_t members = 1)
+  /// `migrations`: applied to the cluster's registry before nodes start.
+  explicit placed_cluster(size_t members = 1, std::string migrations = {})
       : etcd(members),
+        migrated(migrate_first(etcd, migrations)),
         nodes(next_dir(),
               {{"n1", 1, "weur", {"eu"}},
                {"n2", 2, "enam", {"us"}},
@@ -372,6 +392,36 @@ BOOST_AUTO_TEST_CASE(owners_remember_their_claims_across_restarts) {
   }
   // What it never held still waits for etcd.
   BOOST_CHECK_EQUAL(counter_call(c.http(0), "/counter/never-kept/inc"), -503);
+}
+
+BOOST_AUTO_TEST_CASE(nodes_share_the_namespace_ids_of_the_cluster_registry) {
+  // "counter" is created by a migration (a random ID) before any node runs;
+  // every node mirrors it and binds that ID, none records its own.
+  placed_cluster c{1, R"([{"tag": "v1", "new_classes": ["counter"]}])"};
+  auto log = durable::cluster::etcd_registry_log(c.etcd.endpoints(), 5s,
+                                                 "test");
+  BOOST_REQUIRE(log);
+  auto got = (*log)->read(0);
+  BOOST_REQUIRE(got);
+  BOOST_REQUIRE_EQUAL(got->entries.size(), 1u);
+  auto entry = nlohmann::json::parse(got->entries[0].text);
+  auto key = entry["migration"]["new_classes"][0]["id"].get<std::string>();
+  BOOST_CHECK_NE(key, durable::namespace_registry::derived_id("counter"));
+  auto secret = durable::deployment_secret::from_hex(cluster_secret_hex);
+  BOOST_REQUIRE(secret);
+  auto id = durable::id_factory{*secret, key}.from_name("shared-x", durable::jurisdiction::none);
+  // The ID made with the registry's key is valid on every node: one object.
+  for (int i = 0; i < 3; ++i)
+    BOOST_CHECK_EQUAL(
+        counter_call(c.http(i), "/counter/id/" + id.to_string() + "/inc"),
+        i + 1);
+  BOOST_CHECK_EQUAL(counter_call(c.http(2), "/counter/shared-x"), 3);
+  // An ID made with the name-derived key belongs to no namespace here.
+  auto stray = c.nodes.counter_ids().from_name("shared-x", durable::jurisdiction::none);
+  for (int i = 0; i < 3; ++i)
+    BOOST_CHECK_LT(
+        counter_call(c.http(i), "/counter/id/" + stray.to_string() + "/inc"),
+        0);
 }
 
 BOOST_AUTO_TEST_CASE(a_restarted_node_waits_for_its_old_lease) {
