@@ -75,10 +75,10 @@ bool migrate_first(const etcd_cluster& etcd, const std::string& text) {
   auto dir = next_dir() + "-migrate";
   std::filesystem::create_directories(dir);
   std::ofstream{dir + "/m.json"} << text;
-  auto r = test::run_process({ADMIN_BINARY, "--etcd-endpoints=" +
-                                                etcd.endpoint(0),
-                              "--cluster=test", "migrate", dir + "/m.json"},
-                             dir);
+  auto r =
+      test::run_process({ADMIN_BINARY, "--etcd-endpoints=" + etcd.endpoint(0),
+                         "--cluster=test", "migrate", dir + "/m.json"},
+                        dir);
   BOOST_REQUIRE_MESSAGE(r.code == 0, "migrate failed: " << r.err);
   return true;
 }
@@ -398,8 +398,8 @@ BOOST_AUTO_TEST_CASE(nodes_share_the_namespace_ids_of_the_cluster_registry) {
   // "counter" is created by a migration (a random ID) before any node runs;
   // every node mirrors it and binds that ID, none records its own.
   placed_cluster c{1, R"([{"tag": "v1", "new_classes": ["counter"]}])"};
-  auto log = durable::cluster::etcd_registry_log(c.etcd.endpoints(), 5s,
-                                                 "test");
+  auto log =
+      durable::cluster::etcd_registry_log(c.etcd.endpoints(), 5s, "test");
   BOOST_REQUIRE(log);
   auto got = (*log)->read(0);
   BOOST_REQUIRE(got);
@@ -409,7 +409,8 @@ BOOST_AUTO_TEST_CASE(nodes_share_the_namespace_ids_of_the_cluster_registry) {
   BOOST_CHECK_NE(key, durable::namespace_registry::derived_id("counter"));
   auto secret = durable::deployment_secret::from_hex(cluster_secret_hex);
   BOOST_REQUIRE(secret);
-  auto id = durable::id_factory{*secret, key}.from_name("shared-x", durable::jurisdiction::none);
+  auto id = durable::id_factory{*secret, key}.from_name(
+      "shared-x", durable::jurisdiction::none);
   // The ID made with the registry's key is valid on every node: one object.
   for (int i = 0; i < 3; ++i)
     BOOST_CHECK_EQUAL(
@@ -417,7 +418,8 @@ BOOST_AUTO_TEST_CASE(nodes_share_the_namespace_ids_of_the_cluster_registry) {
         i + 1);
   BOOST_CHECK_EQUAL(counter_call(c.http(2), "/counter/shared-x"), 3);
   // An ID made with the name-derived key belongs to no namespace here.
-  auto stray = c.nodes.counter_ids().from_name("shared-x", durable::jurisdiction::none);
+  auto stray =
+      c.nodes.counter_ids().from_name("shared-x", durable::jurisdiction::none);
   for (int i = 0; i < 3; ++i)
     BOOST_CHECK_LT(
         counter_call(c.http(i), "/counter/id/" + stray.to_string() + "/inc"),
