@@ -238,19 +238,13 @@ shared_registry::ensure(std::string_view name, std::string_view script,
       return std::move(appended.error());
     if (!*appended)
       continue; // Another node appended first: read and look again.
-    if (auto err = apply_entry({(*appended)->sequence, text}, {}, nullptr))
-      return err;
+    auto rec = local_.ensure(name, script);
+    if (!rec)
+      return std::move(rec.error());
     if (auto err = local_.set_log_position((*appended)->sequence))
       return err;
     head_ = **appended;
-    auto rec = local_.find(name);
-    if (!rec)
-      return std::move(rec.error());
-    if (*rec)
-      return std::move(**rec);
-    return make_error(errc::storage_failure,
-                      "shared registry: class " + in_quotes(name) +
-                          " missing right after it was recorded");
+    return rec;
   }
   return make_error(errc::unavailable, "shared registry (" + log_->describe() +
                                            ") kept changing; try again");
